@@ -1,0 +1,33 @@
+#include "core/errors.hpp"
+
+#include <array>
+
+namespace awf {
+
+namespace {
+// Class "WA": SQLSTATE classes starting with I-Z are reserved for implementations, and no other
+// PostgreSQL component uses WA. WA0xx are domain errors (HTTP 422), WA1xx are request errors.
+constexpr std::array<ErrorInfo, 7> kErrors = {{
+    {ErrorCode::TaskNotFound, "WA001", "awf.task/not-found"},
+    {ErrorCode::WrongExecId, "WA002", "awf.task/wrong-exec-id"},
+    {ErrorCode::InvalidStatus, "WA003", "awf.task/invalid-status"},
+    {ErrorCode::TaskIdConflict, "WA004", "awf.task/id-conflict"},
+    {ErrorCode::InvalidParams, "WA101", "awf.rpc/invalid-params"},
+    {ErrorCode::UnknownMethod, "WA102", "awf.rpc/unknown-method"},
+    {ErrorCode::Internal, "WA900", "awf/internal-error"},
+}};
+}  // namespace
+
+const ErrorInfo &error_info(ErrorCode code) {
+  for (const auto &info : kErrors)
+    if (info.code == code) return info;
+  return kErrors.back();
+}
+
+const ErrorInfo *error_info_by_sqlstate(std::string_view sqlstate) {
+  for (const auto &info : kErrors)
+    if (sqlstate == info.sqlstate) return &info;
+  return nullptr;
+}
+
+}  // namespace awf

@@ -1,0 +1,38 @@
+#include "core/methods.hpp"
+
+#include <array>
+
+namespace awf {
+
+namespace {
+constexpr std::array<MethodInfo, 13> kMethods = {{
+    {Method::Poll, "awf.task/poll", "task_poll", ""},
+    {Method::LongPoll, "awf.task/long-poll", "task_long_poll", ""},
+    {Method::Start, "awf.task/start", "task_start", ""},
+    {Method::Notify, "awf.task/notify", "task_notify", ""},
+    {Method::Notify, "awf.task/heartbeat", "task_notify", "heartbeat"},
+    {Method::Notify, "awf.task/progress", "task_notify", "progress"},
+    {Method::Success, "awf.task/success", "task_success", ""},
+    {Method::Fail, "awf.task/fail", "task_fail", ""},
+    {Method::Create, "awf.task/create", "task_create", ""},
+    {Method::Create, "awf.task/create-and-execute", "task_create", ""},
+    {Method::Status, "awf.task/status", "task_status", ""},
+    {Method::Cancel, "awf.task/cancel", "task_cancel", ""},
+    {Method::List, "awf.task/list", "task_list", ""},
+}};
+}  // namespace
+
+std::optional<MethodInfo> find_method(std::string_view name) {
+  for (const auto &info : kMethods)
+    if (info.name == name) return info;
+  return std::nullopt;
+}
+
+std::string_view known_methods_list() {
+  return "awf.task/poll, awf.task/long-poll, awf.task/start, awf.task/notify (also "
+         "awf.task/heartbeat, awf.task/progress), awf.task/success, awf.task/fail, "
+         "awf.task/create, awf.task/create-and-execute, awf.task/status, awf.task/cancel, "
+         "awf.task/list";
+}
+
+}  // namespace awf

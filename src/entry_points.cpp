@@ -1,0 +1,220 @@
+// The typed SQL functions of the task lifecycle (awf.task_poll, awf.task_start, ...). Each is a
+// thin extern "C" shim that runs its C++ body through pg::invoke; the bodies validate arguments
+// (naming them as the API documents them) and call the operations in task/.
+#include <algorithm>
+
+#include "core/format.hpp"
+#include "core/validate.hpp"
+#include "pg/args.hpp"
+#include "pg/guard.hpp"
+#include "task/operations.hpp"
+
+namespace awf {
+namespace {
+
+using pg::bool_arg;
+using pg::int_arg;
+using pg::jsonb_arg;
+using pg::text_arg;
+using pg::text_array_arg;
+using pg::uuid_arg;
+
+pg_uuid_t required_uuid(FunctionCallInfo fcinfo, int n, const char *method, const char *key) {
+  auto id = uuid_arg(fcinfo, n);
+  if (!id) throw_invalid_param(method, key, "is required");
+  return *id;
+}
+
+// Objects only: result, error and params are documented as objects.
+Jsonb *object_arg(FunctionCallInfo fcinfo, int n, const char *method, const char *key) {
+  Jsonb *doc = jsonb_arg(fcinfo, n);
+  if (doc != nullptr && (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc)))
+    throw_invalid_param(method, key, "must be an object");
+  return doc;
+}
+
+void check_statuses(const char *method, const char *key, const std::vector<std::string> &values,
+                    std::initializer_list<std::string_view> allowed) {
+  for (const auto &v : values) {
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list.append(list.empty() ? "" : ", ").append(a);
+      throw_invalid_param(method, key, "has unknown value \"" + v + "\"; expected one of " + list);
+    }
+  }
+}
+
+task::PollRequest poll_request(FunctionCallInfo fcinfo, const char *method) {
+  task::PollRequest request;
+  auto task_definitions = text_array_arg(fcinfo, 0, method, "taskDefinitions");
+  auto workflow_definitions = text_array_arg(fcinfo, 1, method, "workflowDefinitions");
+  const bool none = (!task_definitions || task_definitions->empty()) &&
+                    (!workflow_definitions || workflow_definitions->empty());
+  if (none)
+    throw Error(ErrorCode::InvalidParams,
+                std::string(method) + ": give \"taskDefinitions\" or \"workflowDefinitions\"",
+                "Both are missing or empty, so there is nothing to poll.");
+  for (const auto *defs : {&task_definitions, &workflow_definitions}) {
+    if (!*defs) continue;
+    const char *key = defs == &task_definitions ? "taskDefinitions" : "workflowDefinitions";
+    if (static_cast<int64_t>((*defs)->size()) > Limits::kMaxDefinitions)
+      throw_invalid_param(method, key,
+                          "names " + std::to_string((*defs)->size()) + " definitions; at most " +
+                              std::to_string(Limits::kMaxDefinitions) + " are allowed");
+    for (const auto &name : **defs) check_name(method, key, name);
+  }
+  if (task_definitions) request.definitions = *task_definitions;
+  std::sort(request.definitions.begin(), request.definitions.end());
+  request.definitions.erase(std::unique(request.definitions.begin(), request.definitions.end()),
+                            request.definitions.end());
+  request.max_batch_size = int_arg(fcinfo, 2).value_or(1);
+  check_range(method, "maxBatchSize", request.max_batch_size, 1, Limits::kMaxBatchSize);
+  return request;
+}
+
+Datum task_poll(FunctionCallInfo fcinfo) {
+  return JsonbPGetDatum(task::poll(poll_request(fcinfo, "awf.task/poll")));
+}
+
+Datum task_long_poll(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/long-poll";
+  task::PollRequest request = poll_request(fcinfo, method);
+  const int timeout = int_arg(fcinfo, 3).value_or(60000);
+  check_range(method, "timeout", timeout, 0, Limits::kMaxLongPollTimeoutMs);
+  return JsonbPGetDatum(task::long_poll(request, timeout));
+}
+
+Datum task_start(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/start";
+  return JsonbPGetDatum(task::start(required_uuid(fcinfo, 0, method, "id"),
+                                    required_uuid(fcinfo, 1, method, "execId")));
+}
+
+Datum task_notify(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/notify";
+  const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
+  const pg_uuid_t exec_id = required_uuid(fcinfo, 1, method, "execId");
+  task::Notification n;
+  auto kind = text_arg(fcinfo, 2);
+  if (!kind) throw_invalid_param(method, "notification", "is required (heartbeat or progress)");
+  if (*kind == "heartbeat" || *kind == "awf.task/heartbeat")
+    n.kind = "heartbeat";
+  else if (*kind == "progress" || *kind == "awf.task/progress")
+    n.kind = "progress";
+  else
+    throw_invalid_param(method, "notification",
+                        "must be heartbeat or progress (also awf.task/heartbeat, "
+                        "awf.task/progress), got \"" + kind->substr(0, 64) + "\"");
+  n.message = text_arg(fcinfo, 3);
+  if (n.message) check_length(method, "message", *n.message, Limits::kMaxMessageLength);
+  n.progress_current = pg::bigint_arg(fcinfo, 4);
+  n.progress_total = pg::bigint_arg(fcinfo, 5);
+  n.progress_unit = text_arg(fcinfo, 6);
+  if (n.progress_unit) check_length(method, "progress-unit", *n.progress_unit, Limits::kMaxNameLength);
+  if (n.kind == "progress" && !n.progress_current)
+    throw_invalid_param(method, "progress-current", "is required for a progress notification");
+  return JsonbPGetDatum(task::notify(id, exec_id, n));
+}
+
+Datum task_success(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/success";
+  const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
+  const pg_uuid_t exec_id = required_uuid(fcinfo, 1, method, "execId");
+  return JsonbPGetDatum(task::success(id, exec_id, object_arg(fcinfo, 2, method, "result")));
+}
+
+Datum task_fail(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/fail";
+  const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
+  const pg_uuid_t exec_id = required_uuid(fcinfo, 1, method, "execId");
+  return JsonbPGetDatum(task::fail(id, exec_id, object_arg(fcinfo, 2, method, "error")));
+}
+
+Datum task_create(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/create";
+  task::CreateRequest r;
+  auto definition = text_arg(fcinfo, 0);
+  if (!definition) throw_invalid_param(method, "definition", "is required");
+  check_name(method, "definition", *definition);
+  r.definition = *definition;
+  r.params = object_arg(fcinfo, 1, method, "params");
+  if (r.params == nullptr)
+    r.params = pg::pg_call([] { return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))); });
+  r.id = uuid_arg(fcinfo, 2);
+  r.label = text_arg(fcinfo, 3);
+  if (r.label) check_length(method, "label", *r.label, Limits::kMaxLabelLength);
+  r.execute_at = pg::timestamptz_arg(fcinfo, 4);
+  if (r.execute_at && (TIMESTAMP_NOT_FINITE(*r.execute_at)))
+    throw_invalid_param(method, "executeAt", "must be a finite timestamp");
+  r.priority = int_arg(fcinfo, 5).value_or(0);
+  r.requested_to_start_timeout = int_arg(fcinfo, 6);
+  r.in_progress_timeout = int_arg(fcinfo, 7);
+  r.allowed_retry_count = int_arg(fcinfo, 8);
+  r.retry_delay = int_arg(fcinfo, 9);
+  if (r.requested_to_start_timeout)
+    check_range(method, "requestedToStartTimeout", *r.requested_to_start_timeout, 1, Limits::kMaxDurationMs);
+  if (r.in_progress_timeout)
+    check_range(method, "inProgressTimeout", *r.in_progress_timeout, 1, Limits::kMaxDurationMs);
+  if (r.allowed_retry_count)
+    check_range(method, "allowedRetryCount", *r.allowed_retry_count, 0, Limits::kMaxRetryCount);
+  if (r.retry_delay) check_range(method, "retryDelay", *r.retry_delay, 0, Limits::kMaxDurationMs);
+  return JsonbPGetDatum(task::create(r));
+}
+
+Datum task_status(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/status";
+  const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
+  return JsonbPGetDatum(
+      task::status(id, bool_arg(fcinfo, 1).value_or(false), bool_arg(fcinfo, 2).value_or(false)));
+}
+
+Datum task_cancel(FunctionCallInfo fcinfo) {
+  return JsonbPGetDatum(task::cancel(required_uuid(fcinfo, 0, "awf.task/cancel", "id")));
+}
+
+Datum task_list(FunctionCallInfo fcinfo) {
+  const char *method = "awf.task/list";
+  task::ListRequest r;
+  r.include_definitions = text_array_arg(fcinfo, 0, method, "includeDefinitions");
+  r.exclude_definitions = text_array_arg(fcinfo, 1, method, "excludeDefinitions");
+  r.statuses = text_array_arg(fcinfo, 2, method, "status");
+  if (r.statuses)
+    check_statuses(method, "status", *r.statuses,
+                   {"created", "waiting", "ready", "requested", "in-progress", "done"});
+  r.outcomes = text_array_arg(fcinfo, 3, method, "outcome");
+  if (r.outcomes) check_statuses(method, "outcome", *r.outcomes, {"succeeded", "failed", "canceled"});
+  r.ilike = text_arg(fcinfo, 4);
+  if (r.ilike) check_length(method, "ilike", *r.ilike, Limits::kMaxNameLength);
+  const std::string sort_by = text_arg(fcinfo, 5).value_or("createdAt");
+  const std::string order = text_arg(fcinfo, 6).value_or("desc");
+  if (sort_by != "createdAt" && sort_by != "lastUpdated")
+    throw_invalid_param(method, "sort", "must sort by createdAt or lastUpdated, got \"" + sort_by.substr(0, 64) + "\"");
+  if (order != "asc" && order != "desc")
+    throw_invalid_param(method, "sort", "order must be asc or desc, got \"" + order.substr(0, 64) + "\"");
+  r.sort = (sort_by == "lastUpdated" ? 2 : 0) + (order == "desc" ? 1 : 0);
+  r.count = int_arg(fcinfo, 7).value_or(50);
+  check_range(method, "count", r.count, 1, Limits::kMaxListCount);
+  r.page = int_arg(fcinfo, 8).value_or(1);
+  check_range(method, "page", r.page, 1, 1000000);
+  return JsonbPGetDatum(task::list(r));
+}
+
+}  // namespace
+}  // namespace awf
+
+#define AWF_ENTRY_POINT(sql_name, body)                                              \
+  extern "C" {                                                                       \
+  PG_FUNCTION_INFO_V1(sql_name);                                                     \
+  Datum sql_name(PG_FUNCTION_ARGS) { return awf::pg::invoke(fcinfo, body); }         \
+  }
+
+AWF_ENTRY_POINT(awf_task_poll, awf::task_poll)
+AWF_ENTRY_POINT(awf_task_long_poll, awf::task_long_poll)
+AWF_ENTRY_POINT(awf_task_start, awf::task_start)
+AWF_ENTRY_POINT(awf_task_notify, awf::task_notify)
+AWF_ENTRY_POINT(awf_task_success, awf::task_success)
+AWF_ENTRY_POINT(awf_task_fail, awf::task_fail)
+AWF_ENTRY_POINT(awf_task_create, awf::task_create)
+AWF_ENTRY_POINT(awf_task_status, awf::task_status)
+AWF_ENTRY_POINT(awf_task_cancel, awf::task_cancel)
+AWF_ENTRY_POINT(awf_task_list, awf::task_list)

@@ -1,0 +1,30 @@
+// Every SQL statement of the task lifecycle, prepared once per backend. Each transition is a single
+// guarded statement (id AND exec_id AND status) that also writes its task_log row.
+#pragma once
+
+#include "pg/spi.hpp"
+
+namespace awf::task {
+
+// The columns every task-returning statement selects, in this order (see task_json.hpp).
+#define AWF_TASK_COLUMNS                                                                          \
+  "t.id, t.definition, t.params, t.status, t.outcome, t.outcome_reason, t.result, t.error, "      \
+  "t.exec_id, t.execute_at, t.due_at, t.retry_count, t.allowed_retry_count, t.retry_delay, "      \
+  "t.requested_to_start_timeout, t.in_progress_timeout, t.label, t.priority, t.pool, "             \
+  "t.requester, t.created_at, t.updated_at, t.version"
+
+pg::PreparedStatement &claim_statement();
+pg::PreparedStatement &start_statement();
+pg::PreparedStatement &notify_statement();
+pg::PreparedStatement &success_statement();
+pg::PreparedStatement &fail_statement();
+pg::PreparedStatement &cancel_statement();
+pg::PreparedStatement &create_statement();
+pg::PreparedStatement &get_task_statement();
+pg::PreparedStatement &task_state_statement();
+pg::PreparedStatement &task_log_statement();
+pg::PreparedStatement &task_settings_statement();
+// sort: 0 createdAt asc, 1 createdAt desc, 2 lastUpdated asc, 3 lastUpdated desc
+pg::PreparedStatement &list_statement(int sort);
+
+}  // namespace awf::task
