@@ -100,6 +100,7 @@ CREATE INDEX task_log_task_idx ON awf.task_log (task_id, at);
 SELECT pg_catalog.pg_extension_config_dump('awf.definition', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.task', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.task_log', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.task_num_seq', '');
 
 -- The lifecycle, one typed function per method. SECURITY DEFINER: callers get no table
 -- privileges, only these guarded transitions. search_path is pinned against hijacking.
@@ -181,6 +182,14 @@ RETURNS jsonb LANGUAGE c STABLE SECURITY DEFINER
 SET search_path = pg_catalog, awf, pg_temp
 AS 'MODULE_PATHNAME', 'awf_task_list';
 
+-- One sweep of the time-driven work (the background worker runs it every awf.tick_interval):
+-- promotes due waiting tasks, re-queues expired claims, times out silent executions, deletes done
+-- tasks past awf.retention. Returns what it did, e.g. {"promoted": 3, "requeued": 0, ...}.
+CREATE FUNCTION awf.tick(batch_size integer DEFAULT 1000)
+RETURNS jsonb LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS 'MODULE_PATHNAME', 'awf_tick';
+
 -- awf.rpc runs with the caller's rights: it checks EXECUTE on the typed function of the method and
 -- calls it, so what a role may do over RPC is exactly what it may do in SQL.
 CREATE FUNCTION awf.rpc(method text, params jsonb DEFAULT '{}')
@@ -210,4 +219,5 @@ GRANT EXECUTE ON FUNCTION
 -- Dashboards read the queue; only admins edit definitions.
 GRANT SELECT ON awf.task, awf.task_log, awf.definition TO awf_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON awf.definition TO awf_admin;
+GRANT EXECUTE ON FUNCTION awf.tick(integer) TO awf_admin;
 GRANT awf_executor, awf_user TO awf_admin;

@@ -8,6 +8,7 @@
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "task/operations.hpp"
+#include "task/timers.hpp"
 
 namespace awf {
 namespace {
@@ -86,8 +87,10 @@ Datum task_long_poll(FunctionCallInfo fcinfo) {
 
 Datum task_start(FunctionCallInfo fcinfo) {
   const char *method = "awf.task/start";
-  return JsonbPGetDatum(task::start(required_uuid(fcinfo, 0, method, "id"),
-                                    required_uuid(fcinfo, 1, method, "execId")));
+  // Read in order (not as call arguments, whose order C++ leaves open) so "id" is named first.
+  const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
+  const pg_uuid_t exec_id = required_uuid(fcinfo, 1, method, "execId");
+  return JsonbPGetDatum(task::start(id, exec_id));
 }
 
 Datum task_notify(FunctionCallInfo fcinfo) {
@@ -164,8 +167,9 @@ Datum task_create(FunctionCallInfo fcinfo) {
 Datum task_status(FunctionCallInfo fcinfo) {
   const char *method = "awf.task/status";
   const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
-  return JsonbPGetDatum(
-      task::status(id, bool_arg(fcinfo, 1).value_or(false), bool_arg(fcinfo, 2).value_or(false)));
+  const bool include_log = bool_arg(fcinfo, 1).value_or(false);
+  const bool include_settings = bool_arg(fcinfo, 2).value_or(false);
+  return JsonbPGetDatum(task::status(id, include_log, include_settings));
 }
 
 Datum task_cancel(FunctionCallInfo fcinfo) {
@@ -199,6 +203,13 @@ Datum task_list(FunctionCallInfo fcinfo) {
   return JsonbPGetDatum(task::list(r));
 }
 
+Datum tick(FunctionCallInfo fcinfo) {
+  const int batch = int_arg(fcinfo, 0).value_or(1000);
+  check_range("awf.tick", "batch_size", batch, 1, 100000);
+  MemoryContext caller = CurrentMemoryContext;
+  return JsonbPGetDatum(task::sweep_document(task::sweep(batch), caller));
+}
+
 }  // namespace
 }  // namespace awf
 
@@ -218,3 +229,4 @@ AWF_ENTRY_POINT(awf_task_create, awf::task_create)
 AWF_ENTRY_POINT(awf_task_status, awf::task_status)
 AWF_ENTRY_POINT(awf_task_cancel, awf::task_cancel)
 AWF_ENTRY_POINT(awf_task_list, awf::task_list)
+AWF_ENTRY_POINT(awf_tick, awf::tick)

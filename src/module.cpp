@@ -16,6 +16,7 @@ int Settings::requested_to_start_timeout_ms = 10000;
 int Settings::in_progress_timeout_ms = 120000;
 int Settings::allowed_retry_count = 2;
 int Settings::retry_delay_ms = 10000;
+int Settings::retention_s = 86400;
 
 void define_settings() {
   // PGC_SUSET: a timeout default decides when an executor loses its task, so only a superuser
@@ -42,6 +43,10 @@ void define_settings() {
       "Used when neither the task nor its row in awf.definition sets retryDelay.",
       &Settings::retry_delay_ms, 10000, 0, INT_MAX, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
+  DefineCustomIntVariable(
+      "awf.retention", "How long done tasks and their logs are kept before they are deleted.",
+      "Counted from the time the task finished. 0 keeps them forever.", &Settings::retention_s,
+      86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
 }
 
 }  // namespace awf

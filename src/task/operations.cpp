@@ -63,7 +63,7 @@ Jsonb *resources_document(const pg::SpiRows &rows, MemoryContext context) {
                   "Stop working on this task and poll for new work.");
   }
   throw Error(ErrorCode::InvalidStatus,
-              "task \"" + task + "\" is " + status + "; " + method + " needs it " + required);
+              "task \"" + task + "\" is " + status + "; " + method + " needs " + required);
 }
 
 Datum nullable_jsonb(Jsonb *doc) { return JsonbPGetDatum(doc); }
@@ -114,7 +114,7 @@ Jsonb *start(const pg_uuid_t &id, const pg_uuid_t &exec_id) {
   args.set(2, TimestampTzGetDatum(GetCurrentTimestamp()));
   args.set(3, Int32GetDatum(Settings::in_progress_timeout_ms));
   pg::SpiRows rows = start_statement().execute(args.values(), args.nulls());
-  if (rows.count == 0) explain_refused_transition("awf.task/start", id, &exec_id, "requested");
+  if (rows.count == 0) explain_refused_transition("awf.task/start", id, &exec_id, "status requested");
   Jsonb *out = resource_document(rows, spi.caller_context());
   spi.finish();
   return out;
@@ -133,7 +133,7 @@ Jsonb *notify(const pg_uuid_t &id, const pg_uuid_t &exec_id, const Notification 
   if (n.progress_total) args.set(7, Int64GetDatum(*n.progress_total));
   if (n.progress_unit) args.set(8, pg::text_datum(*n.progress_unit));
   pg::SpiRows rows = notify_statement().execute(args.values(), args.nulls());
-  if (rows.count == 0) explain_refused_transition("awf.task/notify", id, &exec_id, "in-progress");
+  if (rows.count == 0) explain_refused_transition("awf.task/notify", id, &exec_id, "status in-progress");
   pg::JsonbBuilder out;
   out.begin_object();
   out.field("inProgressTimeoutAt", timestamp_text(pg::column_datum(rows, 0, 0)));
@@ -151,7 +151,7 @@ Jsonb *success(const pg_uuid_t &id, const pg_uuid_t &exec_id, Jsonb *result) {
   args.set(2, TimestampTzGetDatum(GetCurrentTimestamp()));
   if (result) args.set(3, nullable_jsonb(result));
   pg::SpiRows rows = success_statement().execute(args.values(), args.nulls());
-  if (rows.count == 0) explain_refused_transition("awf.task/success", id, &exec_id, "in-progress");
+  if (rows.count == 0) explain_refused_transition("awf.task/success", id, &exec_id, "status in-progress");
   Jsonb *out = resource_document(rows, spi.caller_context());
   spi.finish();
   return out;
@@ -167,7 +167,7 @@ Jsonb *fail(const pg_uuid_t &id, const pg_uuid_t &exec_id, Jsonb *error) {
   args.set(4, Int32GetDatum(Settings::allowed_retry_count));
   args.set(5, Int32GetDatum(Settings::retry_delay_ms));
   pg::SpiRows rows = fail_statement().execute(args.values(), args.nulls());
-  if (rows.count == 0) explain_refused_transition("awf.task/fail", id, &exec_id, "in-progress");
+  if (rows.count == 0) explain_refused_transition("awf.task/fail", id, &exec_id, "status in-progress");
   Jsonb *out = resource_document(rows, spi.caller_context());
   spi.finish();
   return out;
@@ -264,7 +264,7 @@ Jsonb *cancel(const pg_uuid_t &id) {
   args.set(0, uuid_datum(id));
   args.set(1, TimestampTzGetDatum(GetCurrentTimestamp()));
   pg::SpiRows rows = cancel_statement().execute(args.values(), args.nulls());
-  if (rows.count == 0) explain_refused_transition("awf.task/cancel", id, nullptr, "not done");
+  if (rows.count == 0) explain_refused_transition("awf.task/cancel", id, nullptr, "a task that is not done");
   Jsonb *out = resource_document(rows, spi.caller_context());
   spi.finish();
   return out;

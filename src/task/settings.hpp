@@ -8,6 +8,7 @@ struct Settings {
   static int in_progress_timeout_ms;         // awf.default_in_progress_timeout
   static int allowed_retry_count;            // awf.default_allowed_retry_count
   static int retry_delay_ms;                 // awf.default_retry_delay
+  static int retention_s;                    // awf.retention: keep done tasks this long (0: forever)
 };
 
 // Defines the GUCs above; called from _PG_init.

@@ -1,0 +1,139 @@
+#include "task/timers.hpp"
+
+#include "pg/jsonb.hpp"
+#include "pg/spi.hpp"
+#include "task/settings.hpp"
+
+namespace awf::task {
+
+namespace {
+
+const char kPromoteSql[] =
+    "WITH due AS ("
+    " SELECT r.id FROM awf.task r WHERE r.status = 'waiting' AND r.due_at <= $1"
+    "  ORDER BY r.due_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "promoted AS ("
+    " UPDATE awf.task t SET status = 'ready', due_at = NULL, updated_at = $1, version = t.version + 1"
+    "   FROM due WHERE t.id = due.id AND t.status = 'waiting'"
+    "  RETURNING t.id, t.definition), "
+    "logged AS (INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to)"
+    "  SELECT p.id, $1, 'status', 'waiting', 'ready' FROM promoted p) "
+    "SELECT p.definition FROM promoted p";
+
+// The execId of a requeued claim is cleared: from now on it is refused as stale.
+const char kRequeueSql[] =
+    "WITH due AS ("
+    " SELECT r.id, r.exec_id FROM awf.task r WHERE r.status = 'requested' AND r.due_at <= $1"
+    "  ORDER BY r.due_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "requeued AS ("
+    " UPDATE awf.task t SET status = 'ready', exec_id = NULL, due_at = NULL, updated_at = $1,"
+    "        version = t.version + 1"
+    "   FROM due WHERE t.id = due.id AND t.status = 'requested'"
+    "  RETURNING t.id, t.definition, due.exec_id AS old_exec_id), "
+    "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)"
+    "  SELECT q.id, $1, 'status', q.old_exec_id, 'requested', 'ready',"
+    "         'requestedToStartTimeout expired' FROM requeued q) "
+    "SELECT q.definition FROM requeued q";
+
+const char kTimeoutSql[] =
+    "WITH due AS ("
+    " SELECT r.id, r.exec_id,"
+    "        r.retry_count <= coalesce(r.allowed_retry_count, d.allowed_retry_count, $3) AS retry,"
+    "        coalesce(r.retry_delay, d.retry_delay, $4) AS delay_ms"
+    "   FROM awf.task r LEFT JOIN awf.definition d ON d.name = r.definition"
+    "  WHERE r.status = 'in-progress' AND r.due_at <= $1"
+    "  ORDER BY r.due_at LIMIT $2 FOR UPDATE OF r SKIP LOCKED), "
+    "timed_out AS ("
+    " UPDATE awf.task t"
+    "    SET status = CASE WHEN due.retry THEN CASE WHEN due.delay_ms > 0 THEN 'waiting' ELSE 'ready' END"
+    "                      ELSE 'done' END,"
+    "        outcome = CASE WHEN due.retry THEN NULL ELSE 'failed' END,"
+    "        outcome_reason = CASE WHEN due.retry THEN NULL ELSE"
+    "          '{\"type\": \"awf.task/failed-due-to-in-progress-timeout\","
+    "            \"message\": \"Failed due to in-progress timeout\"}'::jsonb END,"
+    "        exec_id = CASE WHEN due.retry THEN NULL ELSE t.exec_id END,"
+    "        execute_at = CASE WHEN due.retry THEN $1 + due.delay_ms * interval '1 millisecond'"
+    "                          ELSE t.execute_at END,"
+    "        due_at = CASE WHEN due.retry AND due.delay_ms > 0"
+    "                      THEN $1 + due.delay_ms * interval '1 millisecond' END,"
+    "        updated_at = $1, version = t.version + 1"
+    "   FROM due WHERE t.id = due.id AND t.status = 'in-progress'"
+    "  RETURNING t.id, t.definition, t.status, due.exec_id AS old_exec_id), "
+    "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)"
+    "  SELECT x.id, $1, 'status', x.old_exec_id, 'in-progress', x.status,"
+    "         'inProgressTimeout expired' FROM timed_out x) "
+    "SELECT x.definition, x.status FROM timed_out x";
+
+const char kRetentionSql[] =
+    "WITH old AS ("
+    " SELECT r.id FROM awf.task r WHERE r.status = 'done' AND r.updated_at < $1"
+    "  ORDER BY r.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "gone AS (DELETE FROM awf.task t USING old WHERE t.id = old.id RETURNING t.id), "
+    "logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id) "
+    "SELECT count(*) FROM gone";
+
+pg::PreparedStatement &promote_statement() {
+  static pg::PreparedStatement s(kPromoteSql, {TIMESTAMPTZOID, INT4OID});
+  return s;
+}
+pg::PreparedStatement &requeue_statement() {
+  static pg::PreparedStatement s(kRequeueSql, {TIMESTAMPTZOID, INT4OID});
+  return s;
+}
+pg::PreparedStatement &timeout_statement() {
+  static pg::PreparedStatement s(kTimeoutSql, {TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID});
+  return s;
+}
+pg::PreparedStatement &retention_statement() {
+  static pg::PreparedStatement s(kRetentionSql, {TIMESTAMPTZOID, INT4OID});
+  return s;
+}
+
+}  // namespace
+
+SweepResult sweep(int batch) {
+  pg::SpiSession spi;
+  SweepResult result;
+  const TimestampTz now = GetCurrentTimestamp();
+  {
+    pg::SpiArgs args(2);
+    args.set(0, TimestampTzGetDatum(now));
+    args.set(1, Int32GetDatum(batch));
+    result.promoted = static_cast<int64>(promote_statement().execute(args.values(), args.nulls()).count);
+    result.requeued = static_cast<int64>(requeue_statement().execute(args.values(), args.nulls()).count);
+  }
+  {
+    pg::SpiArgs args(4);
+    args.set(0, TimestampTzGetDatum(now));
+    args.set(1, Int32GetDatum(batch));
+    args.set(2, Int32GetDatum(Settings::allowed_retry_count));
+    args.set(3, Int32GetDatum(Settings::retry_delay_ms));
+    result.timed_out = static_cast<int64>(timeout_statement().execute(args.values(), args.nulls()).count);
+  }
+  if (Settings::retention_s > 0) {
+    pg::SpiArgs args(2);
+    args.set(0, TimestampTzGetDatum(now - static_cast<TimestampTz>(Settings::retention_s) * USECS_PER_SEC));
+    args.set(1, Int32GetDatum(batch));
+    pg::SpiRows rows = retention_statement().execute(args.values(), args.nulls());
+    result.deleted = pg::column_int(rows, 0, 0);
+  }
+  spi.finish();
+  return result;
+}
+
+Jsonb *sweep_document(const SweepResult &r, MemoryContext context) {
+  pg::JsonbBuilder out;
+  out.begin_object();
+  out.key("promoted");
+  out.number(r.promoted);
+  out.key("requeued");
+  out.number(r.requeued);
+  out.key("timedOut");
+  out.number(r.timed_out);
+  out.key("deleted");
+  out.number(r.deleted);
+  out.end_object();
+  return out.finish(context);
+}
+
+}  // namespace awf::task

@@ -1,0 +1,24 @@
+// The time-driven transitions: waiting -> ready at executeAt, requested -> ready after
+// requestedToStartTimeout, in-progress -> waiting/done after inProgressTimeoutAt, and retention of
+// done tasks. Each step takes at most `batch` rows with SKIP LOCKED, so a sweep never waits for
+// (or deadlocks with) an executor holding a task; a locked task is handled on a later sweep.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+namespace awf::task {
+
+struct SweepResult {
+  int64 promoted = 0;   // waiting -> ready
+  int64 requeued = 0;   // requested -> ready (start deadline passed)
+  int64 timed_out = 0;  // in-progress -> waiting/ready/done (inProgressTimeoutAt passed)
+  int64 deleted = 0;    // done tasks past retention, with their logs
+};
+
+// Runs one sweep inside the caller's transaction.
+SweepResult sweep(int batch);
+
+// The sweep as a jsonb summary, for awf.tick().
+Jsonb *sweep_document(const SweepResult &result, MemoryContext context);
+
+}  // namespace awf::task
