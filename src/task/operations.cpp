@@ -38,12 +38,14 @@ Jsonb *resources_document(const pg::SpiRows &rows, MemoryContext context) {
 }
 
 // After a guarded transition matched no row: say exactly why, naming the task. The transition
-// changed nothing; this only reads.
+// changed nothing; this only reads. It reads with a fresh snapshot (read_only = false): the
+// transition may have waited on a row lock, and the statement's own snapshot predates the change
+// that made it fail (say, a sweep that re-queued the task and cleared its execId).
 [[noreturn]] void explain_refused_transition(const char *method, const pg_uuid_t &id,
                                              const pg_uuid_t *exec_id, const char *required) {
   pg::SpiArgs args(1);
   args.set(0, uuid_datum(id));
-  pg::SpiRows rows = task_state_statement().execute(args.values(), args.nulls(), true);
+  pg::SpiRows rows = task_state_statement().execute(args.values(), args.nulls(), false);
   const std::string task = uuid_string(id);
   if (rows.count == 0)
     throw Error(ErrorCode::TaskNotFound, "task \"" + task + "\" not found",
@@ -190,10 +192,11 @@ Jsonb *create(const CreateRequest &r) {
   pg::SpiRows rows = create_statement().execute(args.values(), args.nulls());
   if (rows.count == 0) {
     // The id exists already: creating is idempotent, so answer with that task, unless it is a
-    // task of another definition, which is a conflict, not a repeat.
+    // task of another definition, which is a conflict, not a repeat. A fresh snapshot: the row
+    // may have been committed by a concurrent create that ON CONFLICT waited for.
     pg::SpiArgs get(1);
     get.set(0, uuid_datum(*r.id));
-    rows = get_task_statement().execute(get.values(), get.nulls(), true);
+    rows = get_task_statement().execute(get.values(), get.nulls(), false);
     if (rows.count == 0)
       throw Error(ErrorCode::Internal, "task \"" + uuid_string(*r.id) + "\" vanished during create");
     const std::string_view existing = pg::column_text(rows, 0, kDefinition);

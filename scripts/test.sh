@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test of pg_awf and ends with one summary line: "N passed, N failed".
+#   bash scripts/test.sh            install packages if needed, build, run all suites
+# Suites: GoogleTest (pure C++ core), pg_regress and isolation specs (make installcheck), and the
+# drain concurrency test — each against a throwaway PostgreSQL 15 cluster made by pg_virtualenv,
+# which runs the server as the postgres user even when this script runs as root.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+LOG_DIR=${AWF_TEST_LOG_DIR:-$ROOT/build/test-logs}
+
+bash scripts/install-deps.sh || exit 1
+bash scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
+mkdir -p "$LOG_DIR"
+
+passed=0
+failed=0
+failures=()
+count() {  # count SUITE PASSED FAILED
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  [ "$3" -gt 0 ] && failures+=("$1: $3 failed (log: $LOG_DIR/$1.log)")
+  echo "== $1: $2 passed, $3 failed"
+}
+
+# 1. Unit tests of the pure C++ core.
+ctest --test-dir build --output-on-failure >"$LOG_DIR/unit.log" 2>&1
+summary=$(grep -E '[0-9]+ tests failed out of [0-9]+' "$LOG_DIR/unit.log" | tail -1)
+total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
+if [ -z "$summary" ]; then total=1; bad=1; fi
+count unit $((total - bad)) "$bad"
+
+# 2. Everything that needs a server runs inside one throwaway cluster.
+AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -v 15 bash "$ROOT/scripts/test-in-cluster.sh" \
+  >"$LOG_DIR/cluster.log" 2>&1
+cluster_rc=$?
+for suite in regress isolation drain; do
+  f="$LOG_DIR/$suite.counts"
+  if [ -f "$f" ]; then
+    read -r p fl <"$f"
+    count "$suite" "$p" "$fl"
+  else
+    count "$suite" 0 1
+    failures+=("$suite did not run (cluster rc=$cluster_rc, see $LOG_DIR/cluster.log)")
+  fi
+done
+
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+if [ "$failed" -gt 0 ]; then
+  for diffs in "$ROOT/regression.diffs" "$ROOT/output_iso/regression.diffs"; do
+    [ -f "$diffs" ] && { echo "--- $diffs (first 100 lines)"; head -100 "$diffs"; }
+  done
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
