@@ -5,7 +5,7 @@ EXTENSION = awf
 MODULE_big = awf
 DATA = $(wildcard sql/awf--*.sql)
 
-SRCS = $(wildcard src/core/*.cpp src/pg/*.cpp src/task/*.cpp src/*.cpp)
+SRCS = $(wildcard src/core/*.cpp src/pg/*.cpp src/task/*.cpp src/wakeup/*.cpp src/worker/*.cpp src/*.cpp)
 OBJS = $(SRCS:.cpp=.o)
 
 REGRESS = install lifecycle retries list_status bad_input roles

@@ -25,6 +25,8 @@ if ! pg_lsclusters -h | awk '{print $1 "/" $2}' | grep -qx "15/$CLUSTER"; then
   pg_conftool 15 "$CLUSTER" set shared_preload_libraries awf
   echo "setup: created cluster 15/$CLUSTER"
 fi
+# The background worker runs timeouts, retries and retention in the database "awf".
+pg_conftool 15 "$CLUSTER" set awf.database awf
 # (Re)start so that a rebuilt awf.so is loaded.
 if pg_lsclusters -h | awk -v c="$CLUSTER" '$1 == "15" && $2 == c {print $4}' | grep -q online; then
   pg_ctlcluster 15 "$CLUSTER" restart
@@ -45,7 +47,8 @@ VERSION=$(as_postgres "psql -X -q -p $PORT -d awf -tAc \"SELECT extversion FROM 
 
 cat <<INFO
 setup: pg_awf $VERSION is running.
-  PostgreSQL 15 cluster 15/$CLUSTER on port $PORT, database "awf", awf preloaded.
+  PostgreSQL 15 cluster 15/$CLUSTER on port $PORT, database "awf", awf preloaded,
+  its background worker sweeping timers in database "awf".
   Connect:   su postgres -c "psql -p $PORT awf"
   Try it:    SELECT awf.task_create('demo', '{"hello": "world"}');
              SELECT awf.task_poll(ARRAY['demo']);

@@ -30,3 +30,12 @@ if [ "$drain_rc" -ne 0 ] || [ "$ok" -eq 0 ]; then
 else
   echo "$ok 0" >"$LOG_DIR/drain.counts"
 fi
+
+# Long-poll without shared_preload_libraries: the sleep-and-retry fallback, for its figure.
+if [ -x build/awf_longpoll_test ]; then
+  PGDATABASE=awf_drain ./build/awf_longpoll_test --mode fallback --tasks 30 \
+    >"$LOG_DIR/longpoll-fallback.log" 2>&1
+  rc=$?
+  cat "$LOG_DIR/longpoll-fallback.log"
+  if [ $rc -eq 0 ]; then echo "1 0"; else echo "0 1"; fi >"$LOG_DIR/longpoll-fallback.counts"
+fi

@@ -31,21 +31,29 @@ bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
 if [ -z "$summary" ]; then total=1; bad=1; fi
 count unit $((total - bad)) "$bad"
 
-# 2. Everything that needs a server runs inside one throwaway cluster.
+# 2. Everything that needs a server runs in throwaway clusters: one plain (as after a plain
+# CREATE EXTENSION), one with awf preloaded (background worker, shared-memory wakeups).
+rm -f "$LOG_DIR"/*.counts
 AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -v 15 bash "$ROOT/scripts/test-in-cluster.sh" \
   >"$LOG_DIR/cluster.log" 2>&1
 cluster_rc=$?
-for suite in regress isolation drain; do
+AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -v 15 -o shared_preload_libraries=awf \
+  -o awf.database=postgres -o awf.tick_interval=50 bash "$ROOT/scripts/test-preloaded.sh" \
+  >"$LOG_DIR/cluster-preloaded.log" 2>&1
+preloaded_rc=$?
+for suite in regress isolation drain longpoll-fallback worker longpoll; do
   f="$LOG_DIR/$suite.counts"
   if [ -f "$f" ]; then
     read -r p fl <"$f"
     count "$suite" "$p" "$fl"
   else
     count "$suite" 0 1
-    failures+=("$suite did not run (cluster rc=$cluster_rc, see $LOG_DIR/cluster.log)")
+    failures+=("$suite did not run (cluster rc=$cluster_rc/$preloaded_rc, see $LOG_DIR/cluster*.log)")
   fi
 done
 
+# The figures worth reading in CI's output.
+grep -hE '^(drain|longpoll):' "$LOG_DIR"/drain.log "$LOG_DIR"/longpoll*.log 2>/dev/null
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 if [ "$failed" -gt 0 ]; then
   for diffs in "$ROOT/regression.diffs" "$ROOT/output_iso/regression.diffs"; do

@@ -190,6 +190,18 @@ RETURNS jsonb LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, awf, pg_temp
 AS 'MODULE_PATHNAME', 'awf_tick';
 
+-- For the bridge: wait (at most 1000 ms, so no snapshot is held for long) until tasks became
+-- ready after wakeup generation `since`; returns the generation and the wakeup slots published
+-- since. Needs awf in shared_preload_libraries. awf.definition_slot names a definition's slot.
+CREATE FUNCTION awf.wait_ready(since bigint DEFAULT NULL, timeout integer DEFAULT 1000)
+RETURNS jsonb LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS 'MODULE_PATHNAME', 'awf_wait_ready';
+
+CREATE FUNCTION awf.definition_slot(definition text)
+RETURNS integer LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'awf_definition_slot';
+
 -- awf.rpc runs with the caller's rights: it checks EXECUTE on the typed function of the method and
 -- calls it, so what a role may do over RPC is exactly what it may do in SQL.
 CREATE FUNCTION awf.rpc(method text, params jsonb DEFAULT '{}')
@@ -220,4 +232,6 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT ON awf.task, awf.task_log, awf.definition TO awf_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON awf.definition TO awf_admin;
 GRANT EXECUTE ON FUNCTION awf.tick(integer) TO awf_admin;
+GRANT EXECUTE ON FUNCTION awf.wait_ready(bigint, integer), awf.definition_slot(text)
+  TO awf_executor, awf_admin;
 GRANT awf_executor, awf_user TO awf_admin;

@@ -125,3 +125,6 @@ SELECT pg_temp.try_sql($$SELECT awf.tick(0)$$);
 SELECT (SELECT count(*) FROM awf.task) = (SELECT count(*) FROM before) AS same_count,
        NOT EXISTS (SELECT 1 FROM awf.task t JOIN before b USING (id)
                     WHERE t.status <> b.status OR t.version <> b.version) AS unchanged;
+
+-- without shared_preload_libraries there is no shared memory to wait on; the error says so
+SELECT pg_temp.try_sql($$SELECT awf.wait_ready(0, 10)$$);

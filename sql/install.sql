@@ -25,3 +25,6 @@ SELECT p.proname,
 
 -- The tables are dumped with pg_dump (user data, not extension objects).
 SELECT unnest(extconfig)::regclass::text AS config FROM pg_extension WHERE extname = 'awf' ORDER BY 1;
+
+-- Wakeup slots: a fixed hash the bridge computes too (test/unit pins the same values).
+SELECT d, awf.definition_slot(d) FROM unnest(ARRAY['aidbox.bulk/import-resource-task', 'lp', '']) d;

@@ -4,11 +4,14 @@
 #include <algorithm>
 
 #include "core/format.hpp"
+#include "core/wakeup_slots.hpp"
+#include "pg/jsonb.hpp"
 #include "core/validate.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "task/operations.hpp"
 #include "task/timers.hpp"
+#include "wakeup/wakeup.hpp"
 
 namespace awf {
 namespace {
@@ -210,6 +213,54 @@ Datum tick(FunctionCallInfo fcinfo) {
   return JsonbPGetDatum(task::sweep_document(task::sweep(batch), caller));
 }
 
+// awf.wait_ready(since, timeout): for the bridge. Waits (at most a second, so that it never holds
+// a snapshot for long) until something was published after generation `since`, and returns
+// {"generation": G, "slots": [{"slot": s, "generation": g, "readied": n}, ...]} for the slots
+// published after `since`. since NULL returns the current state at once.
+Datum wait_ready(FunctionCallInfo fcinfo) {
+  const char *method = "awf.wait_ready";
+  if (!wakeup::available())
+    throw Error(ErrorCode::NotPreloaded,
+                "awf.wait_ready needs awf in shared_preload_libraries",
+                "Wakeups live in shared memory, which only a preloaded library can reserve.",
+                "Add awf to shared_preload_libraries and restart PostgreSQL.");
+  const std::optional<int64> since = pg::bigint_arg(fcinfo, 0);
+  const int timeout = int_arg(fcinfo, 1).value_or(1000);
+  check_range(method, "timeout", timeout, 0, 1000);
+  if (since) {
+    check_range(method, "since", *since, 0, INT64_MAX);
+    const uint64_t after = static_cast<uint64_t>(*since);
+    pg::pg_call([&] { return wakeup::wait_until([&] { return wakeup::generation() > after; }, timeout); });
+  }
+  std::vector<wakeup::SlotState> changed;
+  const uint64_t generation = wakeup::snapshot(since ? static_cast<uint64_t>(*since) : 0, changed);
+  pg::JsonbBuilder out;
+  out.begin_object();
+  out.key("generation");
+  out.number(static_cast<int64>(generation));
+  out.key("slots");
+  out.begin_array();
+  for (const auto &slot : changed) {
+    out.begin_object();
+    out.key("slot");
+    out.number(slot.slot);
+    out.key("generation");
+    out.number(static_cast<int64>(slot.generation));
+    out.key("readied");
+    out.number(static_cast<int64>(slot.readied));
+    out.end_object();
+  }
+  out.end_array();
+  out.end_object();
+  return JsonbPGetDatum(out.finish(CurrentMemoryContext));
+}
+
+Datum definition_slot(FunctionCallInfo fcinfo) {
+  auto name = text_arg(fcinfo, 0);
+  if (!name) throw_invalid_param("awf.definition_slot", "definition", "is required");
+  return Int32GetDatum(static_cast<int32>(wakeup_slot(*name)));
+}
+
 }  // namespace
 }  // namespace awf
 
@@ -230,3 +281,5 @@ AWF_ENTRY_POINT(awf_task_status, awf::task_status)
 AWF_ENTRY_POINT(awf_task_cancel, awf::task_cancel)
 AWF_ENTRY_POINT(awf_task_list, awf::task_list)
 AWF_ENTRY_POINT(awf_tick, awf::tick)
+AWF_ENTRY_POINT(awf_wait_ready, awf::wait_ready)
+AWF_ENTRY_POINT(awf_definition_slot, awf::definition_slot)

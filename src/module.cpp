@@ -2,6 +2,8 @@
 // parts that only exist when loaded through shared_preload_libraries.
 #include "pg/postgres.hpp"
 #include "task/settings.hpp"
+#include "wakeup/wakeup.hpp"
+#include "worker/worker.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -53,6 +55,12 @@ void define_settings() {
 
 void _PG_init(void) {
   awf::define_settings();
+  awf::worker::define_settings();
   MarkGUCPrefixReserved("awf");
   awf::register_rpc_invalidation();
+  awf::wakeup::register_hooks();
+  if (!process_shared_preload_libraries_in_progress) return;
+  // Only when preloaded: shared memory for wakeups, and the background worker.
+  awf::wakeup::request_shared_memory();
+  awf::worker::register_worker();
 }

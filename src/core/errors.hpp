@@ -16,6 +16,7 @@ enum class ErrorCode {
   TaskIdConflict,   // create with an existing id but another definition
   InvalidParams,    // a key is missing, of the wrong type or out of range
   UnknownMethod,    // awf.rpc was given a method it does not know
+  NotPreloaded,     // needs awf in shared_preload_libraries (shared memory, background worker)
   Internal,         // a bug: an invariant of the extension did not hold
 };
 

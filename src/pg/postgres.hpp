@@ -12,6 +12,7 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"

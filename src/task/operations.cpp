@@ -2,11 +2,13 @@
 
 #include "core/errors.hpp"
 #include "core/format.hpp"
+#include "core/wakeup_slots.hpp"
 #include "pg/jsonb.hpp"
 #include "pg/spi.hpp"
 #include "task/settings.hpp"
 #include "task/statements.hpp"
 #include "task/task_json.hpp"
+#include "wakeup/wakeup.hpp"
 
 namespace awf::task {
 
@@ -70,6 +72,13 @@ Jsonb *resources_document(const pg::SpiRows &rows, MemoryContext context) {
 
 Datum nullable_jsonb(Jsonb *doc) { return JsonbPGetDatum(doc); }
 
+// Tasks that this statement made ready wake long-polls once the transaction commits.
+void note_if_ready(const pg::SpiRows &rows) {
+  for (uint64 i = 0; i < rows.count; ++i)
+    if (pg::column_text(rows, i, kStatus) == "ready")
+      wakeup::note_ready(pg::column_text(rows, i, kDefinition));
+}
+
 }  // namespace
 
 Jsonb *poll(const PollRequest &request) {
@@ -85,25 +94,68 @@ Jsonb *poll(const PollRequest &request) {
   return out;
 }
 
+namespace {
+bool has_resources(Jsonb *result) {
+  auto resources = pg::JsonbObject(result).get("resources");
+  return resources && resources->array_size() > 0;
+}
+
+long remaining_ms(TimestampTz deadline) {
+  return static_cast<long>((deadline - GetCurrentTimestamp() + 999) / 1000);
+}
+}  // namespace
+
 Jsonb *long_poll(const PollRequest &request, int timeout_ms) {
-  // Without the shared-memory wakeups, long-poll polls again every interval until it claims
-  // something or the timeout passes. Each poll runs in its own snapshot.
-  constexpr long kRetryIntervalMs = 100;
   const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+  if (!wakeup::available()) {
+    // Without shared memory, poll again every interval. Said once per session in the log.
+    static bool fallback_logged = false;
+    if (!fallback_logged) {
+      fallback_logged = true;
+      pg::pg_call([] {
+        ereport(LOG, (errmsg("pg_awf: awf.task/long-poll is polling every 100 ms because awf is "
+                             "not in shared_preload_libraries"),
+                      errhint("Add awf to shared_preload_libraries and restart for instant "
+                              "wakeups.")));
+      });
+    }
+    for (;;) {
+      Jsonb *result = poll(request);
+      const long left = remaining_ms(deadline);
+      if (has_resources(result) || left <= 0) return result;
+      const long wait_ms = std::min<long>(100, left);
+      pg::pg_call([&] {
+        int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
+                           PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+        return rc;
+      });
+    }
+  }
+
+  // With shared memory: read the wakeup generations of our definitions *before* polling. A task
+  // committed after the poll's snapshot is published after that, so it changes a generation we
+  // read and ends the wait; one committed before is seen by the poll.
+  std::vector<uint32_t> slots;
+  for (const auto &definition : request.definitions) slots.push_back(wakeup_slot(definition));
+  std::vector<uint64_t> seen(slots.size());
   for (;;) {
+    for (size_t i = 0; i < slots.size(); ++i) seen[i] = wakeup::slot_generation(slots[i]);
     Jsonb *result = poll(request);
-    pg::JsonbObject doc(result);
-    auto resources = doc.get("resources");
-    if (resources && resources->array_size() > 0) return result;
-    const TimestampTz now = GetCurrentTimestamp();
-    if (now >= deadline) return result;
-    long wait_ms = std::min<long>(kRetryIntervalMs, (deadline - now) / 1000 + 1);
+    const long left = remaining_ms(deadline);
+    if (has_resources(result) || left <= 0) return result;
+    // Re-poll at least every second even without a wakeup: tasks made ready by a prepared
+    // transaction or by hand publish nothing.
+    const long wait_ms = std::min<long>(1000, left);
     pg::pg_call([&] {
-      int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
-                         PG_WAIT_EXTENSION);
-      ResetLatch(MyLatch);
-      CHECK_FOR_INTERRUPTS();
-      return rc;
+      return wakeup::wait_until(
+          [&] {
+            for (size_t i = 0; i < slots.size(); ++i)
+              if (wakeup::slot_generation(slots[i]) != seen[i]) return true;
+            return false;
+          },
+          wait_ms);
     });
   }
 }
@@ -170,6 +222,7 @@ Jsonb *fail(const pg_uuid_t &id, const pg_uuid_t &exec_id, Jsonb *error) {
   args.set(5, Int32GetDatum(Settings::retry_delay_ms));
   pg::SpiRows rows = fail_statement().execute(args.values(), args.nulls());
   if (rows.count == 0) explain_refused_transition("awf.task/fail", id, &exec_id, "status in-progress");
+  note_if_ready(rows);
   Jsonb *out = resource_document(rows, spi.caller_context());
   spi.finish();
   return out;
@@ -190,6 +243,7 @@ Jsonb *create(const CreateRequest &r) {
   if (r.retry_delay) args.set(9, Int32GetDatum(*r.retry_delay));
   args.set(10, TimestampTzGetDatum(GetCurrentTimestamp()));
   pg::SpiRows rows = create_statement().execute(args.values(), args.nulls());
+  note_if_ready(rows);
   if (rows.count == 0) {
     // The id exists already: creating is idempotent, so answer with that task, unless it is a
     // task of another definition, which is a conflict, not a repeat. A fresh snapshot: the row

@@ -3,6 +3,7 @@
 #include "pg/jsonb.hpp"
 #include "pg/spi.hpp"
 #include "task/settings.hpp"
+#include "wakeup/wakeup.hpp"
 
 namespace awf::task {
 
@@ -91,6 +92,18 @@ pg::PreparedStatement &retention_statement() {
 
 }  // namespace
 
+namespace {
+// Notes the definitions (column 0) of rows that became ready; where column `status_column` is
+// given, only rows whose status is 'ready'.
+int64 note_ready_rows(const pg::SpiRows &rows, int status_column = -1) {
+  for (uint64 i = 0; i < rows.count; ++i) {
+    if (status_column >= 0 && pg::column_text(rows, i, status_column) != "ready") continue;
+    wakeup::note_ready(pg::column_text(rows, i, 0));
+  }
+  return static_cast<int64>(rows.count);
+}
+}  // namespace
+
 SweepResult sweep(int batch) {
   pg::SpiSession spi;
   SweepResult result;
@@ -99,8 +112,8 @@ SweepResult sweep(int batch) {
     pg::SpiArgs args(2);
     args.set(0, TimestampTzGetDatum(now));
     args.set(1, Int32GetDatum(batch));
-    result.promoted = static_cast<int64>(promote_statement().execute(args.values(), args.nulls()).count);
-    result.requeued = static_cast<int64>(requeue_statement().execute(args.values(), args.nulls()).count);
+    result.promoted = note_ready_rows(promote_statement().execute(args.values(), args.nulls()));
+    result.requeued = note_ready_rows(requeue_statement().execute(args.values(), args.nulls()));
   }
   {
     pg::SpiArgs args(4);
@@ -108,7 +121,7 @@ SweepResult sweep(int batch) {
     args.set(1, Int32GetDatum(batch));
     args.set(2, Int32GetDatum(Settings::allowed_retry_count));
     args.set(3, Int32GetDatum(Settings::retry_delay_ms));
-    result.timed_out = static_cast<int64>(timeout_statement().execute(args.values(), args.nulls()).count);
+    result.timed_out = note_ready_rows(timeout_statement().execute(args.values(), args.nulls()), 1);
   }
   if (Settings::retention_s > 0) {
     pg::SpiArgs args(2);

@@ -14,7 +14,7 @@ TEST(Errors, EverySqlstateIsOursAndUnique) {
   std::set<std::string> seen;
   for (ErrorCode code : {ErrorCode::TaskNotFound, ErrorCode::WrongExecId, ErrorCode::InvalidStatus,
                          ErrorCode::TaskIdConflict, ErrorCode::InvalidParams,
-                         ErrorCode::UnknownMethod, ErrorCode::Internal}) {
+                         ErrorCode::UnknownMethod, ErrorCode::NotPreloaded, ErrorCode::Internal}) {
     const ErrorInfo &info = error_info(code);
     EXPECT_EQ(std::string(info.sqlstate).substr(0, 2), "WA");
     EXPECT_EQ(std::string(info.sqlstate).size(), 5u);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run by scripts/test.sh inside a pg_virtualenv cluster with awf in shared_preload_libraries:
+# the background worker tests and the long-poll wakeup test. Writes "<passed> <failed>" to
+# $AWF_LOG_DIR/<suite>.counts.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG_DIR=${AWF_LOG_DIR:?}
+
+bash test/worker/worker_test.sh >"$LOG_DIR/worker.log" 2>&1
+line=$(grep -E '^worker: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/worker.log" | tail -1)
+if [ -n "$line" ]; then
+  sed -E 's/^worker: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line" >"$LOG_DIR/worker.counts"
+else
+  echo "0 1" >"$LOG_DIR/worker.counts"
+fi
+
+if [ -x build/awf_longpoll_test ]; then
+  ./build/awf_longpoll_test --mode preload >"$LOG_DIR/longpoll.log" 2>&1
+  rc=$?
+  cat "$LOG_DIR/longpoll.log"
+  if [ $rc -eq 0 ]; then echo "1 0" >"$LOG_DIR/longpoll.counts"; else echo "0 1" >"$LOG_DIR/longpoll.counts"; fi
+fi
