@@ -3,7 +3,8 @@
 #   bash scripts/test.sh            install packages if needed, build, run all suites
 # Suites: GoogleTest (pure C++ core), pg_regress and isolation specs (make installcheck), and the
 # drain concurrency test — each against a throwaway PostgreSQL 15 cluster made by pg_virtualenv,
-# which runs the server as the postgres user even when this script runs as root.
+# which runs the server as the postgres user even when this script runs as root. -t keeps each
+# cluster in a fresh temporary directory, so runs never collide with each other or with leftovers.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -34,10 +35,10 @@ count unit $((total - bad)) "$bad"
 # 2. Everything that needs a server runs in throwaway clusters: one plain (as after a plain
 # CREATE EXTENSION), one with awf preloaded (background worker, shared-memory wakeups).
 rm -f "$LOG_DIR"/*.counts
-AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -v 15 bash "$ROOT/scripts/test-in-cluster.sh" \
+AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -t -v 15 bash "$ROOT/scripts/test-in-cluster.sh" \
   >"$LOG_DIR/cluster.log" 2>&1
 cluster_rc=$?
-AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -v 15 -o shared_preload_libraries=awf \
+AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -t -v 15 -o shared_preload_libraries=awf \
   -o awf.database=postgres -o awf.tick_interval=50 bash "$ROOT/scripts/test-preloaded.sh" \
   >"$LOG_DIR/cluster-preloaded.log" 2>&1
 preloaded_rc=$?
