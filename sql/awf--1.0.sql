@@ -96,11 +96,24 @@ CREATE TABLE awf.task_log (
 );
 CREATE INDEX task_log_task_idx ON awf.task_log (task_id, at);
 
+-- API clients of awf-bridge: HTTP Basic / Bearer credentials, each mapped to the database role the
+-- bridge assumes (SET LOCAL ROLE) for that client's requests. Secrets are stored only as password
+-- hashes (crypt(3) yescrypt, "$y$..."), made by the bridge; never in clear.
+CREATE TABLE awf.client (
+  id text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+  secret_hash text NOT NULL CHECK (secret_hash ~ '^\$'),
+  role name NOT NULL CHECK (role IN ('awf_executor', 'awf_user', 'awf_admin')),
+  description text,
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  disabled boolean NOT NULL DEFAULT false
+);
+
 -- pg_dump keeps the rows of these tables (they are user data, not extension objects).
 SELECT pg_catalog.pg_extension_config_dump('awf.definition', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.task', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.task_log', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.task_num_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.client', '');
 
 -- The lifecycle, one typed function per method. SECURITY DEFINER: callers get no table
 -- privileges, only these guarded transitions. search_path is pinned against hijacking.
@@ -202,6 +215,35 @@ CREATE FUNCTION awf.definition_slot(definition text)
 RETURNS integer LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'awf_definition_slot';
 
+-- Clients of awf-bridge. The bridge reads a client's hash and role to check a credential; admins
+-- add, change and remove clients (the bridge's `awf-bridge client add` makes the hash).
+CREATE FUNCTION awf.client_lookup(client_id text, OUT secret_hash text, OUT role name)
+RETURNS record LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$ SELECT c.secret_hash, c.role FROM awf.client c WHERE c.id = client_id AND NOT c.disabled $$;
+
+CREATE FUNCTION awf.client_put(client_id text, secret_hash text, role name, description text DEFAULT NULL)
+RETURNS void LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  INSERT INTO awf.client AS c (id, secret_hash, role, description)
+  VALUES (client_id, secret_hash, role, description)
+  ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, role = excluded.role,
+                                 description = excluded.description, disabled = false
+$$;
+
+-- The count executors and dashboards ask for (GET /AidboxTask?_count=0&.status=ready&definition=…).
+CREATE FUNCTION awf.task_count(statuses text[] DEFAULT NULL, definitions text[] DEFAULT NULL,
+                               not_definitions text[] DEFAULT NULL)
+RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  SELECT count(*) FROM awf.task t
+   WHERE (statuses IS NULL OR t.status = ANY (statuses))
+     AND (definitions IS NULL OR t.definition = ANY (definitions))
+     AND (not_definitions IS NULL OR NOT (t.definition = ANY (not_definitions)))
+$$;
+
 -- awf.rpc runs with the caller's rights: it checks EXECUTE on the typed function of the method and
 -- calls it, so what a role may do over RPC is exactly what it may do in SQL.
 CREATE FUNCTION awf.rpc(method text, params jsonb DEFAULT '{}')
@@ -210,6 +252,7 @@ AS 'MODULE_PATHNAME', 'awf_rpc';
 
 -- Privileges: nothing for PUBLIC; each role gets its methods.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA awf FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA awf FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA awf FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA awf TO awf_executor, awf_user, awf_admin;
@@ -234,4 +277,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON awf.definition TO awf_admin;
 GRANT EXECUTE ON FUNCTION awf.tick(integer) TO awf_admin;
 GRANT EXECUTE ON FUNCTION awf.wait_ready(bigint, integer), awf.definition_slot(text)
   TO awf_executor, awf_admin;
+GRANT EXECUTE ON FUNCTION awf.task_count(text[], text[], text[]) TO awf_executor, awf_user;
+GRANT EXECUTE ON FUNCTION awf.client_lookup(text), awf.client_put(text, text, name, text) TO awf_admin;
 GRANT awf_executor, awf_user TO awf_admin;

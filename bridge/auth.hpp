@@ -1,0 +1,53 @@
+// Client credentials: HTTP Basic (id:secret) or Bearer "ID.SECRET", checked against awf.client.
+// Secrets are stored as crypt(3) yescrypt hashes; checking one costs milliseconds, so a verified
+// credential is remembered (by its SHA-256, never in clear) for --auth-cache milliseconds.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <pqxx/pqxx>
+
+namespace awf::bridge {
+
+struct Credential {
+  std::string client_id;
+  std::string secret;
+};
+
+// nullopt for a missing or malformed header. Pure.
+std::optional<Credential> parse_authorization(std::string_view header);
+
+// A new random secret (256 bits, base64url) and its yescrypt hash.
+std::string new_secret();
+std::string hash_secret(const std::string &secret);
+// Constant-time: hashes `secret` with the stored hash's settings and compares every byte.
+bool secret_matches(const std::string &secret, const std::string &stored_hash);
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+class CredentialCache {
+ public:
+  explicit CredentialCache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
+  std::optional<std::string> role_of(const Credential &credential);
+  void remember(const Credential &credential, const std::string &role);
+
+ private:
+  static std::string key(const Credential &credential);
+  std::chrono::milliseconds ttl_;
+  std::mutex mutex_;
+  struct Entry {
+    std::string role;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+// Looks the client up and checks the secret (on a pool thread). The role, or nullopt when the
+// client is unknown, disabled, or the secret is wrong — the caller cannot tell which.
+std::optional<std::string> verify_credential(pqxx::connection &connection, const Credential &credential);
+
+}  // namespace awf::bridge

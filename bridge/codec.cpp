@@ -1,0 +1,324 @@
+#include "codec.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace awf::bridge {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// "text/yaml; charset=utf-8" -> "text/yaml"
+std::string bare_media_type(std::string_view value) {
+  return lower(trim(value.substr(0, value.find(';'))));
+}
+
+std::optional<Format> format_of_media_type(const std::string &type) {
+  if (type == "application/json") return Format::Json;
+  if (type == "text/yaml" || type == "application/yaml" || type == "application/x-yaml" ||
+      type == "text/x-yaml")
+    return Format::Yaml;
+  return std::nullopt;
+}
+
+// --- YAML scalars (1.2 core schema) -------------------------------------------------------
+
+bool is_yaml_null(const std::string &s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+
+std::optional<bool> yaml_bool(const std::string &s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> yaml_number(const std::string &s) {
+  if (s.empty()) return std::nullopt;
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i >= s.size()) return std::nullopt;
+  bool all_digits = std::all_of(s.begin() + static_cast<long>(i), s.end(),
+                                [](unsigned char c) { return std::isdigit(c) != 0; });
+  if (all_digits) {
+    try {
+      size_t used = 0;
+      if (s[0] == '-') {
+        long long v = std::stoll(s, &used, 10);
+        if (used == s.size()) return nlohmann::json(v);
+      } else {
+        unsigned long long v = std::stoull(s.substr(i), &used, 10);
+        if (used == s.size() - i) return nlohmann::json(v);
+      }
+    } catch (const std::exception &) {
+      // out of range: a float below
+    }
+  }
+  // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  size_t j = i, digits = 0;
+  while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j, ++digits;
+  if (j < s.size() && s[j] == '.') {
+    ++j;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j, ++digits;
+  }
+  if (digits == 0) {
+    const std::string rest = lower(s.substr(i));
+    if (rest == ".inf" || rest == ".nan") return std::nullopt;  // not representable in JSON
+    return std::nullopt;
+  }
+  if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
+    ++j;
+    if (j < s.size() && (s[j] == '-' || s[j] == '+')) ++j;
+    size_t exp_digits = 0;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j, ++exp_digits;
+    if (exp_digits == 0) return std::nullopt;
+  }
+  if (j != s.size()) return std::nullopt;
+  try {
+    double v = std::stod(s);
+    if (!std::isfinite(v)) return std::nullopt;
+    return nlohmann::json(v);
+  } catch (const std::exception &) {
+    return std::nullopt;
+  }
+}
+
+nlohmann::json plain_scalar(const std::string &s) {
+  if (is_yaml_null(s)) return nullptr;
+  if (auto b = yaml_bool(s)) return *b;
+  if (auto n = yaml_number(s)) return *n;
+  return s;
+}
+
+class YamlConverter {
+ public:
+  explicit YamlConverter(const DecodeLimits &limits) : limits_(limits) {}
+
+  nlohmann::json convert(const YAML::Node &node, size_t depth) {
+    if (depth > limits_.max_depth)
+      throw DecodeError("YAML nests deeper than " + std::to_string(limits_.max_depth) + " levels");
+    if (++values_ > limits_.max_values)
+      throw DecodeError("YAML expands to more than " + std::to_string(limits_.max_values) +
+                        " values (aliases?)");
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?".
+        if (node.Tag() == "!") return node.Scalar();
+        return plain_scalar(node.Scalar());
+      case YAML::NodeType::Sequence: {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto &item : node) out.push_back(convert(item, depth + 1));
+        return out;
+      }
+      case YAML::NodeType::Map: {
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto &kv : node) {
+          if (!kv.first.IsScalar()) throw DecodeError("YAML mapping keys must be scalars");
+          out[kv.first.Scalar()] = convert(kv.second, depth + 1);
+        }
+        return out;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const DecodeLimits &limits_;
+  size_t values_ = 0;
+};
+
+// --- YAML output ------------------------------------------------------------------------
+
+// Whether a plain YAML scalar with this text would be read as something other than this string
+// by a 1.2 or a 1.1 reader (yes/no/on/off, dates, sexagesimals...), or is not a valid plain scalar.
+bool needs_quotes(const std::string &s) {
+  if (s.empty()) return true;
+  const std::string l = lower(s);
+  static const char *kSpecial[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"};
+  for (const char *word : kSpecial)
+    if (l == word) return true;
+  const unsigned char first = static_cast<unsigned char>(s[0]);
+  if (std::isdigit(first) || first == '-' || first == '+' || first == '.') return true;
+  if (std::string_view("!&*[]{},#|>@`\"'%?:").find(static_cast<char>(first)) != std::string_view::npos)
+    return true;
+  if (std::isspace(first) || std::isspace(static_cast<unsigned char>(s.back()))) return true;
+  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
+  if (s.back() == ':') return true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// Replaces invalid UTF-8 with U+FFFD so that neither format ever emits it.
+std::string valid_utf8(const std::string &s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void emit(YAML::Emitter &out, const nlohmann::json &v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::null:
+      out << YAML::Null;
+      break;
+    case nlohmann::json::value_t::boolean:
+      out << (v.get<bool>() ? "true" : "false");
+      break;
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      out << v.dump();
+      break;
+    case nlohmann::json::value_t::string: {
+      // Round-trip through JSON to repair invalid UTF-8, then emit the decoded string.
+      const std::string text = nlohmann::json::parse(valid_utf8(v.get_ref<const std::string &>()))
+                                   .get<std::string>();
+      if (needs_quotes(text)) {
+        bool printable = std::none_of(text.begin(), text.end(), [](unsigned char c) {
+          return c < 0x20 || c == 0x7f;
+        });
+        out << (printable ? YAML::SingleQuoted : YAML::DoubleQuoted) << text;
+      } else {
+        out << text;
+      }
+      break;
+    }
+    case nlohmann::json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto &item : v) emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case nlohmann::json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto &[key, value] : v.items()) {
+        out << YAML::Key;
+        if (needs_quotes(key))
+          out << YAML::SingleQuoted << key;
+        else
+          out << key;
+        out << YAML::Value;
+        emit(out, value);
+      }
+      out << YAML::EndMap;
+      break;
+    default:
+      out << YAML::Null;
+      break;
+  }
+}
+
+}  // namespace
+
+std::optional<Format> format_of_content_type(std::string_view content_type) {
+  if (trim(content_type).empty()) return Format::Json;
+  return format_of_media_type(bare_media_type(content_type));
+}
+
+std::optional<Format> format_for_accept(std::string_view accept, Format fallback) {
+  if (trim(accept).empty()) return fallback;
+  // Pick the acceptable type with the highest q (ties: the first listed).
+  std::optional<Format> best;
+  double best_q = 0.0;
+  size_t start = 0;
+  while (start <= accept.size()) {
+    size_t end = accept.find(',', start);
+    if (end == std::string_view::npos) end = accept.size();
+    std::string_view item = accept.substr(start, end - start);
+    start = end + 1;
+    const std::string type = bare_media_type(item);
+    double q = 1.0;
+    for (size_t p = item.find(';'); p != std::string_view::npos; p = item.find(';', p + 1)) {
+      std::string_view param = trim(item.substr(p + 1, item.find(';', p + 1) - p - 1));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        try {
+          q = std::stod(std::string(param.substr(2)));
+        } catch (const std::exception &) {
+          q = 0.0;
+        }
+      }
+    }
+    std::optional<Format> format;
+    if (type == "*/*")
+      format = fallback;
+    else if (type == "application/*")
+      format = Format::Json;
+    else if (type == "text/*")
+      format = Format::Yaml;
+    else
+      format = format_of_media_type(type);
+    if (format && q > best_q) {
+      best = format;
+      best_q = q;
+    }
+    if (end == accept.size()) break;
+  }
+  return best;
+}
+
+std::string_view media_type(Format format) {
+  return format == Format::Json ? "application/json" : "text/yaml";
+}
+
+nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &limits) {
+  if (format == Format::Json) {
+    size_t values = 0;
+    nlohmann::json::parser_callback_t guard = [&](int depth, nlohmann::json::parse_event_t event,
+                                                  nlohmann::json &) {
+      if (static_cast<size_t>(depth) > limits.max_depth)
+        throw DecodeError("JSON nests deeper than " + std::to_string(limits.max_depth) + " levels");
+      if (event == nlohmann::json::parse_event_t::value && ++values > limits.max_values)
+        throw DecodeError("JSON has more than " + std::to_string(limits.max_values) + " values");
+      return true;
+    };
+    try {
+      return nlohmann::json::parse(body.begin(), body.end(), guard);
+    } catch (const nlohmann::json::parse_error &e) {
+      std::string what = e.what();
+      // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> after "] "
+      const size_t cut = what.find("] ");
+      throw DecodeError("malformed JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
+    }
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(body));
+  } catch (const YAML::Exception &e) {
+    throw DecodeError(std::string("malformed YAML: ") + e.what());
+  }
+  YamlConverter converter(limits);
+  nlohmann::json doc = converter.convert(root, 0);
+  // YAML accepts bytes that are not UTF-8; JSON output must not carry them.
+  try {
+    (void)doc.dump();
+  } catch (const nlohmann::json::type_error &) {
+    throw DecodeError("YAML body is not valid UTF-8");
+  }
+  return doc;
+}
+
+std::string encode(const nlohmann::json &doc, Format format) {
+  if (format == Format::Json)
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  YAML::Emitter out;
+  out.SetIndent(2);
+  emit(out, doc);
+  std::string text = out.c_str();
+  text.push_back('\n');
+  return text;
+}
+
+}  // namespace awf::bridge

@@ -1,0 +1,166 @@
+#include "rpc_call.hpp"
+
+#include "db_pool.hpp"
+#include "http_errors.hpp"
+
+namespace awf::bridge {
+
+namespace {
+
+// The role is set inside the statement, before awf.rpc runs: the MATERIALIZED CTE is evaluated
+// first, and set_config(..., true) lasts until the end of the statement's transaction.
+const char kRpcSql[] =
+    "WITH r AS MATERIALIZED (SELECT pg_catalog.set_config('role', $3, true))"
+    " SELECT awf.rpc($1, $2::jsonb) FROM r";
+const char kRpcInTransactionSql[] = "SELECT awf.rpc($1, $2::jsonb)";
+
+// libpq messages look like "ERROR:  text\nDETAIL:  more\nHINT:  advice\n".
+struct PgMessage {
+  std::string message, detail, hint;
+};
+
+PgMessage split_message(const std::string &text) {
+  PgMessage out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    auto strip = [&](const char *prefix) {
+      const size_t n = std::char_traits<char>::length(prefix);
+      if (line.compare(0, n, prefix) != 0) return false;
+      line = line.substr(n);
+      while (!line.empty() && line.front() == ' ') line.erase(0, 1);
+      return true;
+    };
+    if (strip("ERROR:") || strip("FATAL:")) out.message = line;
+    else if (strip("DETAIL:")) out.detail = line;
+    else if (strip("HINT:")) out.hint = line;
+    else if (out.message.empty() && !line.empty()) out.message = line;
+  }
+  return out;
+}
+
+RpcOutcome result_outcome(const pqxx::result &result) {
+  RpcOutcome outcome;
+  if (result.empty() || result[0][0].is_null()) {
+    outcome.status = 500;
+    outcome.body = error_body("awf.db/error", "the database returned no result");
+    return outcome;
+  }
+  outcome.body = {{"result", nlohmann::json::parse(result[0][0].c_str())}};
+  return outcome;
+}
+
+}  // namespace
+
+RpcOutcome outcome_for_exception(const std::exception &error) {
+  RpcOutcome outcome;
+  if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&error)) {
+    std::string sqlstate = sql->sqlstate();
+    // libpqxx 6 throws some classes without their SQLSTATE; recover it from the class.
+    if (sqlstate.empty()) {
+      if (dynamic_cast<const pqxx::insufficient_privilege *>(&error)) sqlstate = "42501";
+      else if (dynamic_cast<const pqxx::statement_completion_unknown *>(&error)) sqlstate = "40003";
+      else if (dynamic_cast<const pqxx::deadlock_detected *>(&error)) sqlstate = "40P01";
+      else if (dynamic_cast<const pqxx::serialization_failure *>(&error)) sqlstate = "40001";
+      else if (dynamic_cast<const pqxx::data_exception *>(&error)) sqlstate = "22000";
+      else if (dynamic_cast<const pqxx::undefined_function *>(&error)) sqlstate = "42883";
+      else if (dynamic_cast<const pqxx::undefined_table *>(&error)) sqlstate = "42P01";
+      else if (dynamic_cast<const pqxx::plpgsql_error *>(&error)) sqlstate = "P0000";
+    }
+    const HttpError mapped = http_error_for_sqlstate(sqlstate);
+    const PgMessage m = split_message(sql->what());
+    outcome.status = mapped.status;
+    outcome.body = error_body(mapped.type, m.message, m.detail, m.hint, sqlstate);
+    if (sqlstate.substr(0, 2) == "08" || sqlstate.substr(0, 3) == "57P") DbPool::mark_broken();
+    return outcome;
+  }
+  if (dynamic_cast<const pqxx::broken_connection *>(&error) != nullptr) {
+    DbPool::mark_broken();
+    outcome.status = 503;
+    outcome.body = error_body("awf.db/unavailable", "the database connection was lost",
+                              split_message(error.what()).message,
+                              "The bridge reconnects by itself; retry the request.");
+    return outcome;
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error *>(&error) != nullptr) {
+    DbPool::mark_broken();
+    outcome.status = 503;
+    outcome.body = error_body("awf.db/in-doubt",
+                              "the connection was lost while committing; the outcome is unknown",
+                              "", "Check the task's status before retrying.");
+    return outcome;
+  }
+  outcome.status = 500;
+  outcome.body = error_body("awf.bridge/internal-error", error.what());
+  return outcome;
+}
+
+RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const RpcCall &call) {
+  try {
+    connection.prepare("awf_rpc", kRpcSql);
+    pqxx::nontransaction tx(connection);
+    return result_outcome(tx.exec_prepared("awf_rpc", call.method, call.params.dump(), role));
+  } catch (const std::exception &e) {
+    return outcome_for_exception(e);
+  }
+}
+
+std::vector<RpcOutcome> run_rpc_batch(pqxx::connection &connection, const std::string &role,
+                                      const std::vector<RpcCall> &calls) {
+  std::vector<RpcOutcome> outcomes;
+  outcomes.reserve(calls.size());
+  try {
+    connection.prepare("awf_rpc_tx", kRpcInTransactionSql);
+    pqxx::work tx(connection);
+    tx.exec("SELECT pg_catalog.set_config('role', " + tx.quote(role) + ", true)");
+    for (const RpcCall &call : calls) {
+      tx.exec("SAVEPOINT awf_batch_item");
+      try {
+        outcomes.push_back(result_outcome(tx.exec_prepared("awf_rpc_tx", call.method, call.params.dump())));
+        tx.exec("RELEASE SAVEPOINT awf_batch_item");
+      } catch (const pqxx::broken_connection &) {
+        throw;
+      } catch (const pqxx::sql_error &e) {
+        outcomes.push_back(outcome_for_exception(e));
+        tx.exec("ROLLBACK TO SAVEPOINT awf_batch_item");  // undo this call only
+      }
+    }
+    tx.commit();
+  } catch (const std::exception &e) {
+    // The transaction itself failed: nothing of the batch was committed.
+    const RpcOutcome failure = outcome_for_exception(e);
+    outcomes.assign(calls.size(), failure);
+  }
+  return outcomes;
+}
+
+RpcOutcome run_query(pqxx::connection &connection, const std::string &role, const std::string &sql,
+                     const std::vector<std::string> &params) {
+  try {
+    pqxx::work tx(connection);
+    tx.exec("SELECT pg_catalog.set_config('role', " + tx.quote(role) + ", true)");
+    pqxx::result result;
+    switch (params.size()) {
+      case 0: result = tx.exec_params(sql); break;
+      case 1: result = tx.exec_params(sql, params[0]); break;
+      case 2: result = tx.exec_params(sql, params[0], params[1]); break;
+      case 3: result = tx.exec_params(sql, params[0], params[1], params[2]); break;
+      default: throw std::invalid_argument("run_query: too many parameters");
+    }
+    tx.commit();
+    RpcOutcome outcome;
+    if (result.empty() || result[0][0].is_null()) {
+      outcome.body = nullptr;
+    } else {
+      outcome.body = nlohmann::json::parse(result[0][0].c_str());
+    }
+    return outcome;
+  } catch (const std::exception &e) {
+    return outcome_for_exception(e);
+  }
+}
+
+}  // namespace awf::bridge

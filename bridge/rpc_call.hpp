@@ -1,0 +1,40 @@
+// Running awf.rpc calls on a pool connection as a client's role.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+namespace awf::bridge {
+
+struct RpcCall {
+  std::string method;
+  nlohmann::json params;  // passed to awf.rpc as given; the extension validates it
+};
+
+struct RpcOutcome {
+  int status = 200;
+  nlohmann::json body;  // {"result": ...} or {"error": {...}}
+};
+
+// One call: a single statement in its own transaction, with the role set for that transaction
+// only (set_config('role', …, true)), so the extension's grants decide what the client may do.
+RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const RpcCall &call);
+
+// A batch: one transaction, one commit; each call behind a savepoint, so a refused call undoes only
+// itself and the others still commit. Outcomes in call order.
+std::vector<RpcOutcome> run_rpc_batch(pqxx::connection &connection, const std::string &role,
+                                      const std::vector<RpcCall> &calls);
+
+// A statement returning one jsonb (or scalar) value, run as `role` in its own transaction.
+// Errors are turned into outcomes the same way as for RPC calls.
+RpcOutcome run_query(pqxx::connection &connection, const std::string &role, const std::string &sql,
+                     const std::vector<std::string> &params);
+
+// The outcome for an exception thrown by libpqxx (sql_error with its SQLSTATE, broken connection,
+// anything else), with the database's message, detail and hint.
+RpcOutcome outcome_for_exception(const std::exception &error);
+
+}  // namespace awf::bridge

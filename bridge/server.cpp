@@ -1,0 +1,678 @@
+#include "server.hpp"
+
+#include <chrono>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "codec.hpp"
+#include "core/wakeup_slots.hpp"
+#include "http_errors.hpp"
+#include "log.hpp"
+#include "rpc_call.hpp"
+
+namespace awf::bridge {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxBatch = 1000;
+constexpr std::chrono::seconds kLongPollRecheck{10};  // re-poll even without a wakeup
+constexpr std::chrono::seconds kWriteTimeout{30};
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view item = query.substr(start, end - start);
+    const size_t eq = item.find('=');
+    if (!item.empty())
+      out.emplace_back(percent_decode(item.substr(0, eq)),
+                       eq == std::string_view::npos ? "" : percent_decode(item.substr(eq + 1)));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> split_commas(const std::string &s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// One HTTP connection. Handlers run on the session's strand; database work on the pool.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server &server) : stream_(std::move(socket)), server_(server) {}
+
+  ~Session() { server_.session_ended(this); }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+  }
+
+  // Server shutdown: close a connection that is only waiting for its next request.
+  void close_if_idle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->reading_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  // --- reading and writing ---------------------------------------------------------------
+
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(server_.config().body_limit);
+    parser_->header_limit(16 * 1024);
+    reading_ = true;
+    const int timeout = requests_ == 0 ? server_.config().header_timeout_ms : server_.config().idle_timeout_ms;
+    stream_.expires_after(std::chrono::milliseconds(timeout));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
+      return close();
+    }
+    started_ = Clock::now();
+    keep_alive_ = false;  // until the request says otherwise
+    if (ec == http::error::body_limit)
+      return send_error(413, "awf.http/body-too-large",
+                        "the request body is larger than " + std::to_string(server_.config().body_limit) + " bytes",
+                        Format::Json);
+    if (ec == http::error::header_limit)
+      return send_error(431, "awf.http/headers-too-large", "the request headers are too large", Format::Json);
+    if (ec)
+      return send_error(400, "awf.http/bad-request", "malformed HTTP request: " + ec.message(), Format::Json);
+    ++requests_;
+    request_ = parser_->release();
+    keep_alive_ = request_.keep_alive();
+    stream_.expires_never();
+    route();
+  }
+
+  void send(int status, std::string body, std::string_view content_type,
+            std::vector<std::pair<std::string, std::string>> headers = {}) {
+    response_.emplace();
+    response_->version(11);
+    response_->result(static_cast<http::status>(status));
+    response_->set(http::field::server, "awf-bridge");
+    response_->set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+    for (auto &[name, value] : headers) response_->set(name, value);
+    response_->body() = std::move(body);
+    const bool keep = keep_alive_ && !server_.shutting_down();
+    response_->keep_alive(keep);
+    response_->prepare_payload();
+    finish_log(status);
+    stream_.expires_after(kWriteTimeout);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+                        if (ec || !keep) return self->close();
+                        self->read_request();
+                      });
+  }
+
+  void send_json(int status, const json &doc, Format format,
+                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+    send(status, encode(doc, format), media_type(format), std::move(headers));
+  }
+
+  void send_error(int status, const std::string &type, const std::string &message, Format format,
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    send_json(status, error_body(type, message), format, std::move(headers));
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  void finish_log(int status) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    server_.metrics().observe(rpc_label_.empty() ? path_ : rpc_label_, status, seconds);
+    if (!server_.config().log_requests) return;
+    json line = {{"level", "info"},    {"http_method", std::string(request_.method_string())},
+                 {"path", path_},      {"status", status},
+                 {"ms", std::round(seconds * 100000.0) / 100.0}};
+    if (!rpc_label_.empty()) line["rpc"] = rpc_label_;
+    if (!client_.empty()) line["client"] = client_;
+    log_line(std::move(line));
+  }
+
+  // --- routing -----------------------------------------------------------------------------
+
+  void route() {
+    const std::string_view target(request_.target().data(), request_.target().size());
+    const size_t q = target.find('?');
+    path_ = std::string(target.substr(0, q));
+    query_ = q == std::string_view::npos ? "" : std::string(target.substr(q + 1));
+    rpc_label_.clear();
+    client_.clear();
+    const auto method = request_.method();
+    auto only = [&](http::verb allowed, const char *allow, auto handler) {
+      if (method != allowed)
+        return send_error(405, "awf.http/method-not-allowed",
+                          std::string(request_.method_string()) + " is not allowed on " + path_ + "; use " + allow,
+                          Format::Json, {{"Allow", allow}});
+      handler();
+    };
+    if (path_ == "/rpc")
+      return only(http::verb::post, "POST", [this] { authenticate([this] { handle_rpc(); }); });
+    if (path_ == "/AidboxTask")
+      return only(http::verb::get, "GET", [this] { authenticate([this] { handle_task_count(); }); });
+    if (path_ == "/health") return only(http::verb::get, "GET", [this] { handle_health(); });
+    if (path_ == "/metrics") return only(http::verb::get, "GET", [this] { handle_metrics(); });
+    send_error(404, "awf.http/not-found",
+               "no such path: " + path_ + " (the API is POST /rpc, GET /AidboxTask, GET /health, GET /metrics)",
+               Format::Json);
+  }
+
+  // Runs `next` with role_ set, or answers 401/503.
+  template <typename Next>
+  void authenticate(Next next) {
+    const Config &config = server_.config();
+    if (!config.require_auth) {
+      role_ = config.anonymous_role;
+      return next();
+    }
+    const auto header = request_[http::field::authorization];
+    auto credential = parse_authorization(std::string_view(header.data(), header.size()));
+    const std::vector<std::pair<std::string, std::string>> challenge = {
+        {"WWW-Authenticate", "Basic realm=\"awf\", Bearer realm=\"awf\""}};
+    if (!credential) {
+      return send_error(401, "awf.auth/unauthorized",
+                        header.empty() ? "credentials are required: HTTP Basic (client id and secret) "
+                                         "or Bearer ID.SECRET"
+                                       : "the Authorization header is malformed",
+                        Format::Json, challenge);
+    }
+    client_ = credential->client_id;
+    if (auto role = server_.credentials().role_of(*credential)) {
+      role_ = *role;
+      return next();
+    }
+    server_.pool().submit([self = shared_from_this(), credential = *credential, next, challenge](
+                              pqxx::connection *connection, const std::string &error) {
+      std::optional<std::string> role;
+      std::optional<RpcOutcome> failure;
+      if (connection == nullptr) {
+        failure = RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
+                                             "The bridge reconnects by itself; retry the request.")};
+      } else {
+        try {
+          role = verify_credential(*connection, credential);
+        } catch (const std::exception &e) {
+          failure = outcome_for_exception(e);
+        }
+      }
+      net::post(self->stream_.get_executor(), [self, role, failure, credential, next, challenge] {
+        if (failure) return self->send_json(failure->status, failure->body, Format::Json);
+        if (!role)
+          return self->send_error(401, "awf.auth/unauthorized", "unknown client or wrong secret",
+                                  Format::Json, challenge);
+        self->server_.credentials().remember(credential, *role);
+        self->role_ = *role;
+        next();
+      });
+    });
+  }
+
+  // --- POST /rpc -------------------------------------------------------------------------
+
+  void handle_rpc() {
+    const auto content_type = request_[http::field::content_type];
+    const auto in = format_of_content_type(std::string_view(content_type.data(), content_type.size()));
+    if (!in)
+      return send_error(415, "awf.http/unsupported-media-type",
+                        "Content-Type " + std::string(content_type) +
+                            " is not supported; send application/json or text/yaml "
+                            "(also application/yaml, application/x-yaml)",
+                        Format::Json);
+    const auto accept = request_[http::field::accept];
+    const auto out = format_for_accept(std::string_view(accept.data(), accept.size()), *in);
+    if (!out)
+      return send_error(406, "awf.http/not-acceptable",
+                        "cannot answer in any type of Accept: " + std::string(accept) +
+                            "; accepted are application/json and text/yaml",
+                        *in);
+    format_ = *out;
+    json doc;
+    try {
+      doc = decode(request_.body(), *in);
+    } catch (const DecodeError &e) {
+      return send_error(400, "awf.http/malformed-body", e.what(), format_);
+    }
+    if (doc.is_array()) return handle_batch(std::move(doc));
+    std::string problem;
+    auto call = read_call(doc, problem);
+    if (!call) return send_error(400, "awf.rpc/invalid-request", problem, format_);
+    rpc_label_ = call->method;
+    if (call->method == "awf.task/long-poll") return start_long_poll(std::move(*call));
+    server_.pool().submit([self = shared_from_this(), call = std::move(*call)](
+                              pqxx::connection *connection, const std::string &error) {
+      RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, call) : unavailable(error);
+      net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)] {
+        self->send_json(outcome.status, outcome.body, self->format_);
+      });
+    });
+  }
+
+  static RpcOutcome unavailable(const std::string &error) {
+    return RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
+                                      "The bridge reconnects by itself; retry the request.")};
+  }
+
+  // {method, params}: method a string, params an object (absent: {}).
+  static std::optional<RpcCall> read_call(const json &doc, std::string &problem) {
+    if (!doc.is_object()) {
+      problem = "the body must be an object {method, params} or an array of them";
+      return std::nullopt;
+    }
+    auto method = doc.find("method");
+    if (method == doc.end() || !method->is_string()) {
+      problem = "the body needs \"method\", a string such as \"awf.task/poll\"";
+      return std::nullopt;
+    }
+    RpcCall call{method->get<std::string>(), json::object()};
+    if (auto params = doc.find("params"); params != doc.end() && !params->is_null()) call.params = *params;
+    return call;
+  }
+
+  void handle_batch(json doc) {
+    if (doc.empty()) return send_error(400, "awf.rpc/invalid-request", "the batch is empty", format_);
+    if (doc.size() > kMaxBatch)
+      return send_error(400, "awf.rpc/invalid-request",
+                        "the batch has " + std::to_string(doc.size()) + " calls; at most " +
+                            std::to_string(kMaxBatch) + " are allowed",
+                        format_);
+    rpc_label_ = "batch";
+    // Valid calls run in one transaction; an invalid item answers in its place.
+    std::vector<RpcCall> calls;
+    std::vector<std::optional<json>> answers(doc.size());
+    std::vector<size_t> positions;
+    for (size_t i = 0; i < doc.size(); ++i) {
+      std::string problem;
+      auto call = read_call(doc[i], problem);
+      if (!call) {
+        answers[i] = error_body("awf.rpc/invalid-request", "call " + std::to_string(i) + ": " + problem);
+        continue;
+      }
+      // Inside a batch a long-poll does not wait: it is a poll.
+      if (call->method == "awf.task/long-poll") call->params["timeout"] = 0;
+      calls.push_back(std::move(*call));
+      positions.push_back(i);
+    }
+    auto finish = [self = shared_from_this(), answers, positions](std::vector<RpcOutcome> outcomes) mutable {
+      int status = 200;
+      json out = json::array();
+      for (size_t k = 0; k < outcomes.size(); ++k) {
+        answers[positions[k]] = std::move(outcomes[k].body);
+        if (outcomes[k].status == 503) status = 503;  // the whole batch failed for want of a database
+      }
+      for (auto &a : answers) out.push_back(std::move(*a));
+      self->send_json(status, out, self->format_);
+    };
+    if (calls.empty()) return finish({});
+    server_.pool().submit([self = shared_from_this(), calls = std::move(calls), finish](
+                              pqxx::connection *connection, const std::string &error) mutable {
+      std::vector<RpcOutcome> outcomes = connection ? run_rpc_batch(*connection, self->role_, calls)
+                                                    : std::vector<RpcOutcome>(calls.size(), unavailable(error));
+      net::post(self->stream_.get_executor(),
+                [finish = std::move(finish), outcomes = std::move(outcomes)]() mutable { finish(std::move(outcomes)); });
+    });
+  }
+
+  // --- long-poll: wait in the bridge, poll in the database only when woken ------------------
+
+  void start_long_poll(RpcCall call) {
+    const json &params = call.params;
+    int timeout_ms = 60000;
+    if (params.is_object()) {
+      auto t = params.find("timeout");
+      if (t != params.end() && !t->is_null()) {
+        if (!t->is_number_integer() || t->get<long long>() < 0 || t->get<long long>() > 600000)
+          return send_error(400, "awf.rpc/invalid-params",
+                            "awf.task/long-poll: parameter \"timeout\" must be an integer from 0 to 600000, got " +
+                                t->dump(),
+                            format_);
+        timeout_ms = static_cast<int>(t->get<long long>());
+      }
+      if (auto defs = params.find("taskDefinitions"); defs != params.end() && defs->is_array())
+        for (const auto &d : *defs)
+          if (d.is_string()) poll_slots_.push_back(wakeup_slot(d.get<std::string>()));
+    }
+    timeout_ms = std::min(timeout_ms, server_.config().long_poll_max_ms);
+    poll_deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    // Each poll asks the extension for a long-poll with timeout 0: its validation, its grants.
+    poll_call_ = std::move(call);
+    if (poll_call_.params.is_object()) poll_call_.params["timeout"] = 0;
+    poll_once();
+  }
+
+  void poll_once() {
+    seen_ = server_.hub().generations(poll_slots_);
+    server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+      RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, self->poll_call_) : unavailable(error);
+      net::post(self->stream_.get_executor(),
+                [self, outcome = std::move(outcome)] { self->on_polled(std::move(outcome)); });
+    });
+  }
+
+  void on_polled(RpcOutcome outcome) {
+    const bool claimed = outcome.status == 200 && !outcome.body["result"]["resources"].empty();
+    if (outcome.status != 200 || claimed || Clock::now() >= poll_deadline_ || server_.shutting_down())
+      return send_json(outcome.status, outcome.body, format_);
+    // Nothing yet: wait for a wakeup of one of our slots, the recheck, or the deadline.
+    waiter_ = server_.hub().add(poll_slots_, seen_, [weak = weak_from_this()](bool shutting_down) {
+      if (auto self = weak.lock())
+        net::post(self->stream_.get_executor(), [self, shutting_down] { self->on_woken(shutting_down); });
+    });
+    if (waiter_ == 0) return;  // woken at once; on_woken runs next
+    timer_.emplace(stream_.get_executor());
+    timer_->expires_at(std::min(poll_deadline_, Clock::now() + kLongPollRecheck));
+    timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      if (!self->server_.hub().remove(self->waiter_)) return;  // a wakeup is on its way
+      self->waiter_ = 0;
+      if (Clock::now() >= self->poll_deadline_)
+        return self->send_json(200, json{{"result", {{"resources", json::array()}}}}, self->format_);
+      self->poll_once();
+    });
+  }
+
+  void on_woken(bool shutting_down) {
+    waiter_ = 0;
+    if (timer_) timer_->cancel();
+    if (shutting_down)
+      return send_json(200, json{{"result", {{"resources", json::array()}}}}, format_);
+    poll_once();
+  }
+
+  // --- GET /AidboxTask?_count=0&.status=ready&definition=… ---------------------------------
+
+  void handle_task_count() {
+    rpc_label_ = "GET /AidboxTask";
+    json statuses = nullptr, definitions = nullptr, not_definitions = nullptr;
+    long count = 100;
+    auto add_all = [](json &target, const std::string &value) {
+      if (target.is_null()) target = json::array();
+      for (auto &v : split_commas(value)) target.push_back(v);
+    };
+    for (auto &[key, value] : parse_query(query_)) {
+      if (key == ".status" || key == "status") add_all(statuses, value);
+      else if (key == "definition") add_all(definitions, value);
+      else if (key == "definition-not" || key == "definition:not") add_all(not_definitions, value);
+      else if (key == "_count") {
+        try {
+          size_t used = 0;
+          count = std::stol(value, &used);
+          if (used != value.size() || count < 0 || count > 1000) throw std::out_of_range("");
+        } catch (const std::exception &) {
+          return send_error(400, "awf.http/bad-query", "_count must be an integer from 0 to 1000, got \"" + value + "\"",
+                            Format::Json);
+        }
+      }
+    }
+    const json filter = {{"statuses", statuses}, {"definitions", definitions}, {"not", not_definitions}};
+    static const std::string sql =
+        "WITH p AS (SELECT $1::jsonb AS j),"
+        " f AS (SELECT (SELECT array_agg(x) FROM jsonb_array_elements_text("
+        "                 CASE jsonb_typeof(p.j->'statuses') WHEN 'array' THEN p.j->'statuses' ELSE '[]' END) x) s,"
+        "              (SELECT array_agg(x) FROM jsonb_array_elements_text("
+        "                 CASE jsonb_typeof(p.j->'definitions') WHEN 'array' THEN p.j->'definitions' ELSE '[]' END) x) d,"
+        "              (SELECT array_agg(x) FROM jsonb_array_elements_text("
+        "                 CASE jsonb_typeof(p.j->'not') WHEN 'array' THEN p.j->'not' ELSE '[]' END) x) n"
+        "         FROM p)"
+        " SELECT jsonb_build_object('resourceType', 'Bundle', 'type', 'searchset',"
+        "   'total', awf.task_count(f.s, f.d, f.n),"
+        "   'entry', CASE WHEN $2::int = 0 THEN '[]'::jsonb ELSE"
+        "     (SELECT coalesce(jsonb_agg(jsonb_build_object('resource', r)), '[]')"
+        "        FROM jsonb_array_elements(awf.task_list(f.d, f.n, f.s, NULL, NULL, 'createdAt', 'desc',"
+        "                                                $2::int, 1) -> 'resources') r) END)"
+        " FROM f";
+    server_.pool().submit([self = shared_from_this(), filter, count](pqxx::connection *connection,
+                                                                      const std::string &error) {
+      RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {filter.dump(), std::to_string(count)})
+                                      : unavailable(error);
+      net::post(self->stream_.get_executor(),
+                [self, outcome = std::move(outcome)] { self->send_json(outcome.status, outcome.body, Format::Json); });
+    });
+  }
+
+  // --- GET /health, GET /metrics -------------------------------------------------------------
+
+  void handle_health() {
+    server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+      std::string problem = error;
+      if (connection != nullptr) {
+        try {
+          pqxx::nontransaction tx(*connection);
+          tx.exec("SELECT 1");
+        } catch (const std::exception &e) {
+          problem = outcome_for_exception(e).body["error"].value("message", e.what());
+        }
+      }
+      net::post(self->stream_.get_executor(), [self, problem, ok = connection != nullptr && problem.empty()] {
+        json body = {{"status", ok ? "ok" : "degraded"}, {"database", ok ? "ok" : "unavailable"},
+                     {"longPollWakeups", self->server_.hub().preloaded() ? "shared-memory" : "polling"}};
+        if (!ok) body["error"] = problem;
+        self->send_json(ok ? 200 : 503, body, Format::Json);
+      });
+    });
+  }
+
+  void handle_metrics() {
+    server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &) {
+      std::ostringstream out;
+      bool up = false;
+      if (connection != nullptr) {
+        try {
+          pqxx::nontransaction tx(*connection);
+          const pqxx::result r = tx.exec(
+              "SELECT definition, status, count(*) FROM awf.task GROUP BY 1, 2 ORDER BY 1, 2");
+          out << "# HELP awf_tasks Tasks in the queue by definition and status.\n# TYPE awf_tasks gauge\n";
+          for (const auto &row : r)
+            out << "awf_tasks{definition=\"" << prometheus_label(row[0].c_str()) << "\",status=\""
+                << prometheus_label(row[1].c_str()) << "\"} " << row[2].c_str() << "\n";
+          up = true;
+        } catch (const std::exception &e) {
+          outcome_for_exception(e);
+        }
+      }
+      net::post(self->stream_.get_executor(), [self, tasks = out.str(), up] {
+        Server &s = self->server_;
+        std::ostringstream text;
+        text << s.metrics().render() << tasks
+             << "# HELP awf_bridge_database_up Whether the last database query succeeded.\n"
+             << "# TYPE awf_bridge_database_up gauge\nawf_bridge_database_up " << (up ? 1 : 0) << "\n"
+             << "# HELP awf_bridge_long_polls_waiting Long-polls waiting in the bridge.\n"
+             << "# TYPE awf_bridge_long_polls_waiting gauge\nawf_bridge_long_polls_waiting "
+             << s.hub().waiting() << "\n"
+             << "# HELP awf_bridge_pool_connections Database connections open, busy, and the pool size.\n"
+             << "# TYPE awf_bridge_pool_connections gauge\n"
+             << "awf_bridge_pool_connections{state=\"open\"} " << s.pool().open_connections() << "\n"
+             << "awf_bridge_pool_connections{state=\"busy\"} " << s.pool().busy() << "\n"
+             << "awf_bridge_pool_connections{state=\"size\"} " << s.pool().size() << "\n"
+             << "# HELP awf_bridge_pool_queued Database jobs waiting for a connection.\n"
+             << "# TYPE awf_bridge_pool_queued gauge\nawf_bridge_pool_queued " << s.pool().queued() << "\n"
+             << "# HELP awf_bridge_http_connections Open HTTP connections.\n"
+             << "# TYPE awf_bridge_http_connections gauge\nawf_bridge_http_connections "
+             << s.open_connections() << "\n";
+        self->send(200, text.str(), "text/plain; version=0.0.4");
+      });
+    });
+  }
+
+  beast::tcp_stream stream_;
+  Server &server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> request_;
+  std::optional<http::response<http::string_body>> response_;
+  bool reading_ = false;
+  bool keep_alive_ = false;
+  size_t requests_ = 0;
+  Clock::time_point started_ = Clock::now();
+  std::string path_, query_, rpc_label_, client_, role_;
+  Format format_ = Format::Json;
+  // long-poll state
+  RpcCall poll_call_;
+  std::vector<uint32_t> poll_slots_;
+  std::vector<uint64_t> seen_;
+  Clock::time_point poll_deadline_;
+  uint64_t waiter_ = 0;
+  std::optional<net::steady_timer> timer_;
+};
+
+Server::Server(Config config)
+    : config_(std::move(config)),
+      io_(static_cast<int>(config_.io_threads)),
+      acceptor_(io_),
+      signals_(io_, SIGTERM, SIGINT),
+      pool_(config_.db, config_.pool_size),
+      hub_(pool_, io_),
+      credentials_(std::chrono::milliseconds(config_.auth_cache_ms)) {}
+
+void Server::session_started(const std::shared_ptr<Session> &session) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  sessions_.insert(session);
+}
+
+void Server::session_ended(Session *) {
+  connections_--;
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end();)
+    it = it->expired() ? sessions_.erase(it) : std::next(it);
+}
+
+void Server::accept() {
+  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec != net::error::operation_aborted && !shutting_down_)
+        log_event("warning", "accept failed", {{"error", ec.message()}});
+      if (!shutting_down_) accept();
+      return;
+    }
+    if (connections_.load() >= config_.max_connections) {
+      // Over the cap: refuse at once, rather than queue work we cannot serve.
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      connections_++;
+      auto session = std::make_shared<Session>(std::move(socket), *this);
+      session_started(session);
+      session->start();
+    }
+    accept();
+  });
+}
+
+void Server::begin_shutdown() {
+  if (shutting_down_.exchange(true)) return;
+  log_event("info", "shutting down: answering waiting long-polls, finishing in-flight requests");
+  beast::error_code ec;
+  acceptor_.close(ec);
+  hub_.shutdown();
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    for (auto &weak : sessions_)
+      if (auto s = weak.lock()) live.push_back(s);
+  }
+  for (auto &s : live) s->close_if_idle();
+  // Stop once every connection is gone, or after 10 s.
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  auto timer = std::make_shared<net::steady_timer>(io_);
+  auto check = std::make_shared<std::function<void()>>();
+  *check = [this, timer, deadline, check] {
+    if (connections_.load() == 0 || Clock::now() >= deadline) {
+      io_.stop();
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([check](beast::error_code) { (*check)(); });
+  };
+  (*check)();
+}
+
+int Server::run() {
+  tcp::endpoint endpoint;
+  try {
+    endpoint = tcp::endpoint(net::ip::make_address(config_.listen_host), config_.listen_port);
+  } catch (const std::exception &e) {
+    log_event("error", "cannot listen: not an IP address", {{"listen", config_.listen_host}});
+    return 2;
+  }
+  beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    log_event("error", "cannot listen",
+              {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)}, {"error", ec.message()}});
+    return 2;
+  }
+  signals_.async_wait([this](beast::error_code, int) { begin_shutdown(); });
+  accept();
+  log_event("info", "awf-bridge listening",
+            {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
+             {"pool_size", config_.pool_size},
+             {"threads", config_.io_threads},
+             {"auth", config_.require_auth ? "clients" : "none"}});
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < config_.io_threads; ++i) threads.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto &t : threads) t.join();
+  pool_.stop();
+  log_event("info", "awf-bridge stopped");
+  return 0;
+}
+
+}  // namespace awf::bridge

@@ -1,0 +1,64 @@
+// The HTTP side of awf-bridge (Boost.Beast, asynchronous): a listener, one session per
+// connection, and the routes
+//   POST /rpc                 Aidbox Task Executor RPC, one call or a batch, JSON or YAML
+//   GET  /AidboxTask          the count (and first tasks) of a status / definition filter
+//   GET  /health              liveness and database reachability
+//   GET  /metrics             Prometheus text
+// Request handling never blocks an HTTP thread: database work runs on the pool and its result is
+// posted back to the session's strand.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include <boost/asio.hpp>
+
+#include "auth.hpp"
+#include "config.hpp"
+#include "db_pool.hpp"
+#include "long_poll.hpp"
+#include "metrics.hpp"
+
+namespace awf::bridge {
+
+class Session;
+
+class Server {
+ public:
+  explicit Server(Config config);
+  // Serves until SIGTERM/SIGINT, then drains: stops accepting, answers waiting long-polls with
+  // [], lets in-flight requests finish (at most 10 s), closes. Returns the exit code.
+  int run();
+
+  const Config &config() const { return config_; }
+  DbPool &pool() { return pool_; }
+  LongPollHub &hub() { return hub_; }
+  CredentialCache &credentials() { return credentials_; }
+  Metrics &metrics() { return metrics_; }
+  bool shutting_down() const { return shutting_down_.load(); }
+  size_t open_connections() const { return connections_.load(); }
+
+  void session_started(const std::shared_ptr<Session> &session);
+  void session_ended(Session *session);
+
+ private:
+  void accept();
+  void begin_shutdown();
+
+  Config config_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::signal_set signals_;
+  DbPool pool_;
+  LongPollHub hub_;
+  CredentialCache credentials_;
+  Metrics metrics_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<size_t> connections_{0};
+  std::mutex sessions_mutex_;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+};
+
+}  // namespace awf::bridge
