@@ -11,7 +11,7 @@ PACKAGES=(
   # libraries
   libpqxx-dev libpq-dev nlohmann-json3-dev libyaml-cpp-dev libboost-dev libssl-dev
   # tests
-  libgtest-dev googletest
+  libgtest-dev googletest curl jq procps
 )
 
 missing=()
