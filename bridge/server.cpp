@@ -15,6 +15,7 @@
 #include "http_errors.hpp"
 #include "log.hpp"
 #include "rpc_call.hpp"
+#include "rpc_request.hpp"
 
 namespace awf::bridge {
 
@@ -27,7 +28,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxBatch = 1000;
 constexpr std::chrono::seconds kLongPollRecheck{10};  // re-poll even without a wakeup
 constexpr std::chrono::seconds kWriteTimeout{30};
 
@@ -288,13 +288,13 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const DecodeError &e) {
       return send_error(400, "awf.http/malformed-body", e.what(), format_);
     }
-    if (doc.is_array()) return handle_batch(std::move(doc));
-    std::string problem;
-    auto call = read_call(doc, problem);
-    if (!call) return send_error(400, "awf.rpc/invalid-request", problem, format_);
-    rpc_label_ = call->method;
-    if (call->method == "awf.task/long-poll") return start_long_poll(std::move(*call));
-    server_.pool().submit([self = shared_from_this(), call = std::move(*call)](
+    RpcRequest request = read_rpc_request(doc);
+    if (request.error) return send_error(400, "awf.rpc/invalid-request", *request.error, format_);
+    if (request.batch) return handle_batch(std::move(request));
+    RpcCall call = std::move(request.calls.front());
+    rpc_label_ = call.method;
+    if (call.method == "awf.task/long-poll") return start_long_poll(std::move(call));
+    server_.pool().submit([self = shared_from_this(), call = std::move(call)](
                               pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, call) : unavailable(error);
       net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)] {
@@ -308,58 +308,22 @@ class Session : public std::enable_shared_from_this<Session> {
                                       "The bridge reconnects by itself; retry the request.")};
   }
 
-  // {method, params}: method a string, params an object (absent: {}).
-  static std::optional<RpcCall> read_call(const json &doc, std::string &problem) {
-    if (!doc.is_object()) {
-      problem = "the body must be an object {method, params} or an array of them";
-      return std::nullopt;
-    }
-    auto method = doc.find("method");
-    if (method == doc.end() || !method->is_string()) {
-      problem = "the body needs \"method\", a string such as \"awf.task/poll\"";
-      return std::nullopt;
-    }
-    RpcCall call{method->get<std::string>(), json::object()};
-    if (auto params = doc.find("params"); params != doc.end() && !params->is_null()) call.params = *params;
-    return call;
-  }
-
-  void handle_batch(json doc) {
-    if (doc.empty()) return send_error(400, "awf.rpc/invalid-request", "the batch is empty", format_);
-    if (doc.size() > kMaxBatch)
-      return send_error(400, "awf.rpc/invalid-request",
-                        "the batch has " + std::to_string(doc.size()) + " calls; at most " +
-                            std::to_string(kMaxBatch) + " are allowed",
-                        format_);
+  // Valid calls run in one transaction; an invalid item answers in its place.
+  void handle_batch(RpcRequest request) {
     rpc_label_ = "batch";
-    // Valid calls run in one transaction; an invalid item answers in its place.
-    std::vector<RpcCall> calls;
-    std::vector<std::optional<json>> answers(doc.size());
-    std::vector<size_t> positions;
-    for (size_t i = 0; i < doc.size(); ++i) {
-      std::string problem;
-      auto call = read_call(doc[i], problem);
-      if (!call) {
-        answers[i] = error_body("awf.rpc/invalid-request", "call " + std::to_string(i) + ": " + problem);
-        continue;
-      }
-      // Inside a batch a long-poll does not wait: it is a poll.
-      if (call->method == "awf.task/long-poll") call->params["timeout"] = 0;
-      calls.push_back(std::move(*call));
-      positions.push_back(i);
-    }
-    auto finish = [self = shared_from_this(), answers, positions](std::vector<RpcOutcome> outcomes) mutable {
+    auto finish = [self = shared_from_this(), answers = std::move(request.item_errors),
+                   positions = request.positions](std::vector<RpcOutcome> outcomes) mutable {
       int status = 200;
-      json out = json::array();
       for (size_t k = 0; k < outcomes.size(); ++k) {
         answers[positions[k]] = std::move(outcomes[k].body);
         if (outcomes[k].status == 503) status = 503;  // the whole batch failed for want of a database
       }
+      json out = json::array();
       for (auto &a : answers) out.push_back(std::move(*a));
       self->send_json(status, out, self->format_);
     };
-    if (calls.empty()) return finish({});
-    server_.pool().submit([self = shared_from_this(), calls = std::move(calls), finish](
+    if (request.calls.empty()) return finish({});
+    server_.pool().submit([self = shared_from_this(), calls = std::move(request.calls), finish](
                               pqxx::connection *connection, const std::string &error) mutable {
       std::vector<RpcOutcome> outcomes = connection ? run_rpc_batch(*connection, self->role_, calls)
                                                     : std::vector<RpcOutcome>(calls.size(), unavailable(error));
