@@ -66,6 +66,16 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
+namespace {
+// A control character (NUL above all: crypt(3) would stop at it) is never part of a credential.
+std::optional<Credential> checked(Credential c) {
+  for (const std::string *part : {&c.client_id, &c.secret})
+    for (unsigned char ch : *part)
+      if (ch < 0x20 || ch == 0x7f) return std::nullopt;
+  return c;
+}
+}  // namespace
+
 std::optional<Credential> parse_authorization(std::string_view header) {
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
   if (iequals_prefix(header, "basic ")) {
@@ -73,13 +83,13 @@ std::optional<Credential> parse_authorization(std::string_view header) {
     if (!decoded) return std::nullopt;
     const size_t colon = decoded->find(':');
     if (colon == std::string::npos || colon == 0) return std::nullopt;
-    return Credential{decoded->substr(0, colon), decoded->substr(colon + 1)};
+    return checked(Credential{decoded->substr(0, colon), decoded->substr(colon + 1)});
   }
   if (iequals_prefix(header, "bearer ")) {
     std::string_view token = header.substr(7);
     const size_t dot = token.rfind('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == token.size()) return std::nullopt;
-    return Credential{std::string(token.substr(0, dot)), std::string(token.substr(dot + 1))};
+    return checked(Credential{std::string(token.substr(0, dot)), std::string(token.substr(dot + 1))});
   }
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -87,13 +88,10 @@ std::optional<nlohmann::json> yaml_number(const std::string &s) {
     if (exp_digits == 0) return std::nullopt;
   }
   if (j != s.size()) return std::nullopt;
-  try {
-    double v = std::stod(s);
-    if (!std::isfinite(v)) return std::nullopt;
-    return nlohmann::json(v);
-  } catch (const std::exception &) {
-    return std::nullopt;
-  }
+  // strtod, not stod: stod throws on underflow (5e-324, 1e-400), which is a number all the same.
+  const double v = std::strtod(s.c_str(), nullptr);
+  if (!std::isfinite(v)) return std::nullopt;
+  return nlohmann::json(v);
 }
 
 nlohmann::json plain_scalar(const std::string &s) {
@@ -118,8 +116,8 @@ class YamlConverter {
       case YAML::NodeType::Undefined:
         return nullptr;
       case YAML::NodeType::Scalar:
-        // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?".
-        if (node.Tag() == "!") return node.Scalar();
+        // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?"; !!str is explicit.
+        if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
         return plain_scalar(node.Scalar());
       case YAML::NodeType::Sequence: {
         nlohmann::json out = nlohmann::json::array();
@@ -145,12 +143,25 @@ class YamlConverter {
 
 // --- YAML output ------------------------------------------------------------------------
 
+// Characters a YAML reader must not be given literally: C0 controls, DEL and C1 controls are not
+// printable; NEL, LS and PS (U+0085, U+2028, U+2029) are line breaks to a 1.1 reader, which would
+// fold them. Strings with any of them are written double-quoted with these escaped.
+bool has_unsafe_chars(const std::string &s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;  // C1
+  }
+  return s.find("\xe2\x80\xa8") != std::string::npos || s.find("\xe2\x80\xa9") != std::string::npos;
+}
+
 // Whether a plain YAML scalar with this text would be read as something other than this string
 // by a 1.2 or a 1.1 reader (yes/no/on/off, dates, sexagesimals...), or is not a valid plain scalar.
 bool needs_quotes(const std::string &s) {
   if (s.empty()) return true;
   const std::string l = lower(s);
-  static const char *kSpecial[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"};
+  // ... and "<<" (a 1.1 merge key) and "=" (the 1.1 value key).
+  static const char *kSpecial[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="};
   for (const char *word : kSpecial)
     if (l == word) return true;
   const unsigned char first = static_cast<unsigned char>(s[0]);
@@ -160,14 +171,24 @@ bool needs_quotes(const std::string &s) {
   if (std::isspace(first) || std::isspace(static_cast<unsigned char>(s.back()))) return true;
   if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
   if (s.back() == ':') return true;
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
-  return false;
+  return has_unsafe_chars(s);
 }
 
 // Replaces invalid UTF-8 with U+FFFD so that neither format ever emits it.
 std::string valid_utf8(const std::string &s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A string, as a value or a key.
+void emit_string(YAML::Emitter &out, const std::string &raw) {
+  // Round-trip through JSON to repair invalid UTF-8, then emit the decoded string.
+  const std::string text = nlohmann::json::parse(valid_utf8(raw)).get<std::string>();
+  if (has_unsafe_chars(text))
+    out << YAML::EscapeNonAscii << YAML::DoubleQuoted << text;  // both for this string only
+  else if (needs_quotes(text))
+    out << YAML::SingleQuoted << text;
+  else
+    out << text;
 }
 
 void emit(YAML::Emitter &out, const nlohmann::json &v) {
@@ -180,23 +201,19 @@ void emit(YAML::Emitter &out, const nlohmann::json &v) {
       break;
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float:
       out << v.dump();
       break;
-    case nlohmann::json::value_t::string: {
-      // Round-trip through JSON to repair invalid UTF-8, then emit the decoded string.
-      const std::string text = nlohmann::json::parse(valid_utf8(v.get_ref<const std::string &>()))
-                                   .get<std::string>();
-      if (needs_quotes(text)) {
-        bool printable = std::none_of(text.begin(), text.end(), [](unsigned char c) {
-          return c < 0x20 || c == 0x7f;
-        });
-        out << (printable ? YAML::SingleQuoted : YAML::DoubleQuoted) << text;
-      } else {
-        out << text;
-      }
+    case nlohmann::json::value_t::number_float: {
+      // "1e+300" -> "1.0e+300": a 1.1 reader wants a dot before the exponent, else it sees a string.
+      std::string text = v.dump();
+      const size_t e = text.find_first_of("eE");
+      if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
+      out << text;
       break;
     }
+    case nlohmann::json::value_t::string:
+      emit_string(out, v.get_ref<const std::string &>());
+      break;
     case nlohmann::json::value_t::array:
       out << YAML::BeginSeq;
       for (const auto &item : v) emit(out, item);
@@ -206,10 +223,7 @@ void emit(YAML::Emitter &out, const nlohmann::json &v) {
       out << YAML::BeginMap;
       for (const auto &[key, value] : v.items()) {
         out << YAML::Key;
-        if (needs_quotes(key))
-          out << YAML::SingleQuoted << key;
-        else
-          out << key;
+        emit_string(out, key);
         out << YAML::Value;
         emit(out, value);
       }
@@ -286,7 +300,8 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
     };
     try {
       return nlohmann::json::parse(body.begin(), body.end(), guard);
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) {
+      // parse_error, and out_of_range for a number beyond double ("1e400").
       std::string what = e.what();
       // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> after "] "
       const size_t cut = what.find("] ");

@@ -630,9 +630,22 @@ int Server::run() {
              {"pool_size", config_.pool_size},
              {"threads", config_.io_threads},
              {"auth", config_.require_auth ? "clients" : "none"}});
+  // An exception escaping a handler is a bug; it must cost that one request, not the process.
+  auto serve = [this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception &e) {
+        log_event("error", "bridge bug: a request handler threw; serving on", {{"error", e.what()}});
+      } catch (...) {
+        log_event("error", "bridge bug: a request handler threw; serving on");
+      }
+    }
+  };
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < config_.io_threads; ++i) threads.emplace_back([this] { io_.run(); });
-  io_.run();
+  for (size_t i = 1; i < config_.io_threads; ++i) threads.emplace_back(serve);
+  serve();
   for (auto &t : threads) t.join();
   pool_.stop();
   log_event("info", "awf-bridge stopped");

@@ -18,6 +18,8 @@
 // check passes, 1 when a check fails, 2 on usage or connection errors.
 #include <pqxx/pqxx>
 
+#include "../common/pg_client.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -43,6 +45,12 @@
 #include <vector>
 
 namespace {
+
+using awf::test::ConnectError;
+using awf::test::connect;
+using awf::test::delete_tasks;
+using awf::test::parse_long;
+using awf::test::random_hex8;
 
 using Clock = std::chrono::steady_clock;
 
@@ -80,18 +88,6 @@ void usage(std::ostream &out) {
          "Exit status: 0 all checks passed, 1 a check failed, 2 usage or connection error.\n";
 }
 
-bool parse_long(const std::string &text, long min, long max, long &out) {
-  if (text.empty()) return false;
-  try {
-    std::size_t used = 0;
-    const long value = std::stol(text, &used, 10);
-    if (used != text.size() || value < min || value > max) return false;
-    out = value;
-    return true;
-  } catch (const std::exception &) {
-    return false;
-  }
-}
 
 // Returns 0 to go on, 1 after --help, 2 on a usage error (already reported).
 int parse_args(int argc, char **argv, Options &opt) {
@@ -165,37 +161,6 @@ int parse_args(int argc, char **argv, Options &opt) {
   return 0;
 }
 
-std::string env_or_unset(const char *name) {
-  const char *value = std::getenv(name);
-  return value ? std::string("'") + value + "'" : std::string("(unset)");
-}
-
-// Where a connection attempt went, for error messages.
-std::string describe_target(const std::string &conninfo) {
-  std::string out;
-  if (conninfo.empty())
-    out = "empty conninfo, so libpq's environment:";
-  else
-    out = "conninfo '" + conninfo + "', with libpq's environment for what it leaves out:";
-  for (const char *name : {"PGHOST", "PGPORT", "PGDATABASE", "PGUSER"})
-    out += std::string(" ") + name + "=" + env_or_unset(name);
-  return out;
-}
-
-class ConnectError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-std::unique_ptr<pqxx::connection> connect(const std::string &conninfo) {
-  try {
-    return std::make_unique<pqxx::connection>(conninfo);
-  } catch (const std::exception &e) {
-    std::string why = e.what();
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    throw ConnectError("cannot connect to PostgreSQL (" + describe_target(conninfo) + "): " + why);
-  }
-}
 
 // A one-shot latch: pollers connect, arrive, and wait until the main thread releases them all.
 class StartGate {
@@ -304,22 +269,9 @@ void run_poller(const Options &opt, const std::string &definition, int batch, St
 }
 
 std::string unique_definition(int batch) {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
-  char suffix[17];
-  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
-  return "drain-b" + std::to_string(batch) + "-" + std::to_string(::getpid()) + "-" +
-         std::string(suffix, 8);
+  return "drain-b" + std::to_string(batch) + "-" + std::to_string(::getpid()) + "-" + random_hex8();
 }
 
-void cleanup(pqxx::connection &conn, const std::string &definition) {
-  pqxx::work tx(conn);
-  tx.exec_params(
-      "DELETE FROM awf.task_log WHERE task_id IN (SELECT id FROM awf.task WHERE definition = $1)",
-      definition);
-  tx.exec_params("DELETE FROM awf.task WHERE definition = $1", definition);
-  tx.commit();
-}
 
 long count_status(pqxx::connection &conn, const std::string &definition, const char *status) {
   pqxx::nontransaction tx(conn);
@@ -348,7 +300,7 @@ bool drain(const Options &opt, pqxx::connection &admin, int batch) {
     tx.commit();
     if (created != opt.tasks) {
       std::cerr << "drain: setup created " << created << " tasks, expected " << opt.tasks << "\n";
-      cleanup(admin, definition);
+      delete_tasks(admin, definition);
       return false;
     }
   }
@@ -356,7 +308,7 @@ bool drain(const Options &opt, pqxx::connection &admin, int batch) {
   if (ready_before != opt.tasks) {
     std::cerr << "drain: after setup " << ready_before << " of " << opt.tasks
               << " tasks are ready (are they delayed, or claimed by someone else?)\n";
-    if (!opt.keep) cleanup(admin, definition);
+    if (!opt.keep) delete_tasks(admin, definition);
     return false;
   }
 
@@ -541,7 +493,7 @@ bool drain(const Options &opt, pqxx::connection &admin, int batch) {
   if (opt.keep)
     std::printf("drain: kept the tasks of definition %s\n", definition.c_str());
   else
-    cleanup(admin, definition);
+    delete_tasks(admin, definition);
   std::fflush(stdout);
   return failures.empty();
 }

@@ -25,6 +25,8 @@
 // check passes, 1 when a check fails, 2 on usage or connection errors.
 #include <pqxx/pqxx>
 
+#include "../common/pg_client.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -50,6 +52,12 @@
 #include <vector>
 
 namespace {
+
+using awf::test::ConnectError;
+using awf::test::connect;
+using awf::test::delete_tasks;
+using awf::test::parse_long;
+using awf::test::random_hex8;
 
 using Clock = std::chrono::steady_clock;
 
@@ -102,18 +110,6 @@ void usage(std::ostream &out) {
          "Exit status: 0 all checks passed, 1 a check failed, 2 usage or connection error.\n";
 }
 
-bool parse_long(const std::string &text, long min, long max, long &out) {
-  if (text.empty()) return false;
-  try {
-    std::size_t used = 0;
-    const long value = std::stol(text, &used, 10);
-    if (used != text.size() || value < min || value > max) return false;
-    out = value;
-    return true;
-  } catch (const std::exception &) {
-    return false;
-  }
-}
 
 bool parse_double(const std::string &text, double min, double &out) {
   if (text.empty()) return false;
@@ -193,37 +189,6 @@ int parse_args(int argc, char **argv, Options &opt) {
   return 0;
 }
 
-std::string env_or_unset(const char *name) {
-  const char *value = std::getenv(name);
-  return value ? std::string("'") + value + "'" : std::string("(unset)");
-}
-
-// Where a connection attempt went, for error messages.
-std::string describe_target(const std::string &conninfo) {
-  std::string out;
-  if (conninfo.empty())
-    out = "empty conninfo, so libpq's environment:";
-  else
-    out = "conninfo '" + conninfo + "', with libpq's environment for what it leaves out:";
-  for (const char *name : {"PGHOST", "PGPORT", "PGDATABASE", "PGUSER"})
-    out += std::string(" ") + name + "=" + env_or_unset(name);
-  return out;
-}
-
-class ConnectError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-std::unique_ptr<pqxx::connection> connect(const std::string &conninfo) {
-  try {
-    return std::make_unique<pqxx::connection>(conninfo);
-  } catch (const std::exception &e) {
-    std::string why = e.what();
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    throw ConnectError("cannot connect to PostgreSQL (" + describe_target(conninfo) + "): " + why);
-  }
-}
 
 // Microseconds since the Unix epoch, comparable with the server's timestamps on the same machine.
 std::int64_t wall_us() {
@@ -232,13 +197,6 @@ std::int64_t wall_us() {
       .count();
 }
 
-std::string random_hex8() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
-  char suffix[17];
-  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
-  return std::string(suffix, 8);
-}
 
 // One delivery: which waiter got the task, and when its long-poll returned.
 struct Delivery {
@@ -411,14 +369,6 @@ bool wait_until_asleep(pqxx::connection &conn, const std::string &app_name, Boar
   }
 }
 
-void cleanup(pqxx::connection &conn, const std::string &definition) {
-  pqxx::work tx(conn);
-  tx.exec_params(
-      "DELETE FROM awf.task_log WHERE task_id IN (SELECT id FROM awf.task WHERE definition = $1)",
-      definition);
-  tx.exec_params("DELETE FROM awf.task WHERE definition = $1", definition);
-  tx.commit();
-}
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -703,7 +653,7 @@ int run(const Options &opt, pqxx::connection &admin, bool preloaded, bool commit
   if (opt.keep)
     std::printf("longpoll: kept the tasks of definition %s\n", definition.c_str());
   else
-    cleanup(admin, definition);
+    delete_tasks(admin, definition);
   std::fflush(stdout);
   return failures.empty() ? 0 : 1;
 }
