@@ -1,12 +1,23 @@
 #include "db_pool.hpp"
 
+#include <poll.h>
+
 #include "log.hpp"
 
 namespace awf::bridge {
 
 namespace {
 thread_local bool connection_broken = false;
+
+// An idle connection has nothing to read. If its socket is readable, the server closed it (or
+// said goodbye, as on a restart): libpq does not know yet, and the next query would fail.
+bool closed_while_idle(pqxx::connection &connection) {
+  const int fd = connection.sock();
+  if (fd < 0) return true;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
 }
+}  // namespace
 
 DbPool::DbPool(std::string conninfo, size_t size) : conninfo_(std::move(conninfo)) {
   for (size_t i = 0; i < size; ++i) threads_.emplace_back([this] { run(); });
@@ -54,7 +65,7 @@ void DbPool::run() {
     }
     busy_++;
     std::string error;
-    if (connection && (connection_broken || !connection->is_open())) {
+    if (connection && (connection_broken || !connection->is_open() || closed_while_idle(*connection))) {
       connection.reset();
       open_--;
     }

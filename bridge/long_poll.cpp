@@ -135,6 +135,17 @@ void LongPollHub::on_published(const std::string &json) {
     std::lock_guard<std::mutex> lock(mutex_);
     listening_ = false;
     const nlohmann::json doc = nlohmann::json::parse(json);
+    const std::string epoch = doc.value("epoch", "");
+    if (baseline_ && epoch != epoch_) {
+      // PostgreSQL restarted: its counters began again from 0. Forget ours, take this answer as
+      // the new baseline, and let every waiter poll (a task may have become ready meanwhile).
+      log_event("info", "wakeup counters restarted (PostgreSQL restarted); long-polls re-poll");
+      std::fill(slot_generation_.begin(), slot_generation_.end(), 0);
+      std::fill(slot_readied_.begin(), slot_readied_.end(), 0);
+      baseline_ = false;
+      wake_all_locked(wakes);
+    }
+    epoch_ = epoch;
     generation_ = doc.value("generation", generation_);
     const bool waking = baseline_;  // the first answer only sets the baseline
     for (const auto &entry : doc["slots"]) {

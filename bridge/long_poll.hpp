@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -60,6 +61,7 @@ class LongPollHub {
   std::vector<uint64_t> slot_generation_;
   std::vector<uint64_t> slot_readied_;
   uint64_t generation_ = 0;
+  std::string epoch_;       // of the counters the generations above belong to
   bool baseline_ = false;   // the first wait_ready (since = NULL) has been answered
   bool listening_ = false;  // a wait_ready job or a retry timer is pending
   bool fallback_ = false;   // awf is not preloaded: wake everyone periodically

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "codec.hpp"
+#include "core/methods.hpp"
 #include "core/wakeup_slots.hpp"
 #include "http_errors.hpp"
 #include "log.hpp"
@@ -109,6 +110,41 @@ class Session : public std::enable_shared_from_this<Session> {
     reading_ = true;
     const int timeout = requests_ == 0 ? server_.config().header_timeout_ms : server_.config().idle_timeout_ms;
     stream_.expires_after(std::chrono::milliseconds(timeout));
+    http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_header(ec);
+    });
+  }
+
+  // The header is in: note what the request is (for the log), answer "Expect: 100-continue",
+  // then read the body.
+  void on_header(beast::error_code ec) {
+    started_ = Clock::now();
+    rpc_label_.clear();
+    client_.clear();
+    // The start line is known as soon as it is parsed, also when the header then announces a body
+    // over the limit (Beast reports that before the header counts as done).
+    if (!parser_->get().method_string().empty()) {
+      const auto &header = parser_->get();
+      method_ = std::string(header.method_string());
+      const std::string_view target(header.target().data(), header.target().size());
+      path_ = std::string(target.substr(0, target.find('?')));
+    } else {
+      method_.clear();
+      path_.clear();
+    }
+    if (ec) return on_read(ec);
+    const auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      return http::async_write(stream_, *interim, [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+        if (ec) return self->close();
+        self->read_body();
+      });
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
@@ -119,7 +155,6 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
       return close();
     }
-    started_ = Clock::now();
     keep_alive_ = false;  // until the request says otherwise
     if (ec == http::error::body_limit)
       return send_error(413, "awf.http/body-too-large",
@@ -173,11 +208,23 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  // A metrics label from a fixed set: only known methods and paths, so no client can make the
+  // bridge grow a series per made-up name.
+  std::string metrics_label() const {
+    if (!rpc_label_.empty()) {
+      if (rpc_label_ == "batch" || rpc_label_ == "GET /AidboxTask" || find_method(rpc_label_)) return rpc_label_;
+      return "unknown-method";
+    }
+    for (const char *known : {"/rpc", "/AidboxTask", "/health", "/metrics"})
+      if (path_ == known) return path_;
+    return "other";
+  }
+
   void finish_log(int status) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-    server_.metrics().observe(rpc_label_.empty() ? path_ : rpc_label_, status, seconds);
+    server_.metrics().observe(metrics_label(), status, seconds);
     if (!server_.config().log_requests) return;
-    json line = {{"level", "info"},    {"http_method", std::string(request_.method_string())},
+    json line = {{"level", "info"},    {"http_method", method_},
                  {"path", path_},      {"status", status},
                  {"ms", std::round(seconds * 100000.0) / 100.0}};
     if (!rpc_label_.empty()) line["rpc"] = rpc_label_;
@@ -190,10 +237,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void route() {
     const std::string_view target(request_.target().data(), request_.target().size());
     const size_t q = target.find('?');
-    path_ = std::string(target.substr(0, q));
     query_ = q == std::string_view::npos ? "" : std::string(target.substr(q + 1));
-    rpc_label_.clear();
-    client_.clear();
     const auto method = request_.method();
     auto only = [&](http::verb allowed, const char *allow, auto handler) {
       if (method != allowed)
@@ -523,7 +567,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   size_t requests_ = 0;
   Clock::time_point started_ = Clock::now();
-  std::string path_, query_, rpc_label_, client_, role_;
+  std::string method_, path_, query_, rpc_label_, client_, role_;
   Format format_ = Format::Json;
   // long-poll state
   RpcCall poll_call_;

@@ -20,3 +20,13 @@ if [ -x build/awf_longpoll_test ]; then
   cat "$LOG_DIR/longpoll.log"
   if [ $rc -eq 0 ]; then echo "1 0" >"$LOG_DIR/longpoll.counts"; else echo "0 1" >"$LOG_DIR/longpoll.counts"; fi
 fi
+
+# The bridge end to end: a real awf-bridge process over HTTP (it restarts PostgreSQL once, so it
+# runs last here).
+bash test/bridge/e2e_test.sh >"$LOG_DIR/bridge-e2e.log" 2>&1
+line=$(grep -E '^bridge-e2e: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/bridge-e2e.log" | tail -1)
+if [ -n "$line" ]; then
+  sed -E 's/^bridge-e2e: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line" >"$LOG_DIR/bridge-e2e.counts"
+else
+  echo "0 1" >"$LOG_DIR/bridge-e2e.counts"
+fi

@@ -215,8 +215,9 @@ Datum tick(FunctionCallInfo fcinfo) {
 
 // awf.wait_ready(since, timeout): for the bridge. Waits (at most a second, so that it never holds
 // a snapshot for long) until something was published after generation `since`, and returns
-// {"generation": G, "slots": [{"slot": s, "generation": g, "readied": n}, ...]} for the slots
-// published after `since`. since NULL returns the current state at once.
+// {"epoch": E, "generation": G, "slots": [{"slot": s, "generation": g, "readied": n}, ...]} for the
+// slots published after `since`. since NULL returns the current state at once. A new epoch means
+// the counters restarted (PostgreSQL restarted): the caller must start over from this answer.
 Datum wait_ready(FunctionCallInfo fcinfo) {
   const char *method = "awf.wait_ready";
   if (!wakeup::available())
@@ -230,12 +231,18 @@ Datum wait_ready(FunctionCallInfo fcinfo) {
   if (since) {
     check_range(method, "since", *since, 0, INT64_MAX);
     const uint64_t after = static_cast<uint64_t>(*since);
-    pg::pg_call([&] { return wakeup::wait_until([&] { return wakeup::generation() > after; }, timeout); });
+    // A `since` ahead of the counter is from before a restart: answer at once, so the caller sees
+    // the new epoch and starts over.
+    pg::pg_call([&] {
+      return wakeup::wait_until(
+          [&] { return wakeup::generation() != after; }, after > wakeup::generation() ? 0 : timeout);
+    });
   }
   std::vector<wakeup::SlotState> changed;
   const uint64_t generation = wakeup::snapshot(since ? static_cast<uint64_t>(*since) : 0, changed);
   pg::JsonbBuilder out;
   out.begin_object();
+  out.field("epoch", std::to_string(wakeup::epoch()));
   out.key("generation");
   out.number(static_cast<int64>(generation));
   out.key("slots");

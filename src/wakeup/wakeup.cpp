@@ -17,6 +17,9 @@ namespace {
 
 struct Shared {
   slock_t lock;  // guards the counters below; held for a few hundred ns at most
+  // Random, chosen when shared memory is made: after a restart (or crash restart) the counters
+  // start again from 0, and a reader that remembers old generations must know to start over.
+  uint64 epoch;
   uint64 generation;
   uint64 slot_generation[kWakeupSlots];
   uint64 slot_readied[kWakeupSlots];
@@ -84,6 +87,8 @@ void shmem_startup() {
   shared = static_cast<Shared *>(ShmemInitStruct("pg_awf wakeups", sizeof(Shared), &found));
   if (!found) {
     std::memset(shared, 0, sizeof(Shared));
+    if (!pg_strong_random(&shared->epoch, sizeof shared->epoch))
+      shared->epoch = static_cast<uint64>(GetCurrentTimestamp());
     SpinLockInit(&shared->lock);
     ConditionVariableInit(&shared->ready);
   }
@@ -133,6 +138,8 @@ uint64_t slot_generation(uint32_t slot) {
   SpinLockRelease(&shared->lock);
   return value;
 }
+
+uint64_t epoch() { return shared == nullptr ? 0 : shared->epoch; }
 
 uint64_t generation() {
   if (shared == nullptr) return 0;

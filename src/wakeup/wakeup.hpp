@@ -39,6 +39,8 @@ uint64_t snapshot(uint64_t since, std::vector<SlotState> &changed);
 // The current generation of one slot.
 uint64_t slot_generation(uint32_t slot);
 uint64_t generation();
+// Identifies this incarnation of the counters (they restart from 0 with shared memory).
+uint64_t epoch();
 
 // Sleeps until `changed()` returns true or timeout_ms passes; returns changed(). Wakes on every
 // publish to re-check. Interruptible (query cancel, termination): those ereport, so call it
