@@ -34,9 +34,10 @@ class CredentialCache {
   explicit CredentialCache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
   std::optional<std::string> role_of(const Credential &credential);
   void remember(const Credential &credential, const std::string &role);
+  // SHA-256 of id and secret: how a credential is known without keeping it.
+  static std::string key(const Credential &credential);
 
  private:
-  static std::string key(const Credential &credential);
   std::chrono::milliseconds ttl_;
   std::mutex mutex_;
   struct Entry {

@@ -1,5 +1,7 @@
 // awf-bridge: serves the pg_awf task API over HTTP, or manages its API clients.
 #include <cstring>
+
+#include <sys/resource.h>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -61,6 +63,12 @@ int main(int argc, char **argv) {
         return 0;
       }
     if (!args.empty() && args[0] == "client") return client_command({args.begin() + 1, args.end()});
+    // Every connection is a file descriptor: allow as many as the hard limit permits.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
     awf::bridge::Server server(awf::bridge::parse_config(args));
     return server.run();
   } catch (const std::invalid_argument &e) {

@@ -2,7 +2,12 @@
 
 #include <chrono>
 #include <optional>
+#include <random>
 #include <sstream>
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -29,7 +34,12 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr std::chrono::seconds kLongPollRecheck{10};  // re-poll even without a wakeup
+// Re-poll even without a wakeup, every 8 to 12 s: spread, so a thousand idle long-polls do not
+// all hit the database in the same second.
+std::chrono::milliseconds long_poll_recheck() {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  return std::chrono::milliseconds(std::uniform_int_distribution<int>(8000, 12000)(rng));
+}
 constexpr std::chrono::seconds kWriteTimeout{30};
 
 std::string percent_decode(std::string_view s) {
@@ -281,26 +291,13 @@ class Session : public std::enable_shared_from_this<Session> {
       role_ = *role;
       return next();
     }
-    server_.pool().submit([self = shared_from_this(), credential = *credential, next, challenge](
-                              pqxx::connection *connection, const std::string &error) {
-      std::optional<std::string> role;
-      std::optional<RpcOutcome> failure;
-      if (connection == nullptr) {
-        failure = RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
-                                             "The bridge reconnects by itself; retry the request.")};
-      } else {
-        try {
-          role = verify_credential(*connection, credential);
-        } catch (const std::exception &e) {
-          failure = outcome_for_exception(e);
-        }
-      }
-      net::post(self->stream_.get_executor(), [self, role, failure, credential, next, challenge] {
+    server_.verify(*credential, [self = shared_from_this(), next,
+                                 challenge](std::optional<std::string> role, std::optional<RpcOutcome> failure) {
+      net::post(self->stream_.get_executor(), [self, role, failure, next, challenge] {
         if (failure) return self->send_json(failure->status, failure->body, Format::Json);
         if (!role)
           return self->send_error(401, "awf.auth/unauthorized", "unknown client or wrong secret",
                                   Format::Json, challenge);
-        self->server_.credentials().remember(credential, *role);
         self->role_ = *role;
         next();
       });
@@ -422,20 +419,45 @@ class Session : public std::enable_shared_from_this<Session> {
         net::post(self->stream_.get_executor(), [self, shutting_down] { self->on_woken(shutting_down); });
     });
     if (waiter_ == 0) return;  // woken at once; on_woken runs next
+    watch_for_disconnect();
     timer_.emplace(stream_.get_executor());
-    timer_->expires_at(std::min(poll_deadline_, Clock::now() + kLongPollRecheck));
+    timer_->expires_at(std::min(poll_deadline_, Clock::now() + long_poll_recheck()));
     timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
       if (!self->server_.hub().remove(self->waiter_)) return;  // a wakeup is on its way
       self->waiter_ = 0;
+      self->stop_watching();
       if (Clock::now() >= self->poll_deadline_)
         return self->send_json(200, json{{"result", {{"resources", json::array()}}}}, self->format_);
       self->poll_once();
     });
   }
 
+  // While a long-poll waits nothing reads the socket. Watch it: if the client goes away, stop
+  // waiting, or a task would be claimed for nobody and sit requested until its start deadline.
+  void watch_for_disconnect() {
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->waiter_ == 0) return;
+      char byte;
+      const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // a pipelined request: it waits in the kernel for the next read
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return self->watch_for_disconnect();
+      if (!self->server_.hub().remove(self->waiter_)) return;  // being woken: the write will fail
+      self->waiter_ = 0;
+      if (self->timer_) self->timer_->cancel();
+      self->finish_log(499);  // nginx's "client closed request"
+      self->close();
+    });
+  }
+
+  void stop_watching() {
+    beast::error_code ec;
+    stream_.socket().cancel(ec);  // only the wait is outstanding here
+  }
+
   void on_woken(bool shutting_down) {
     waiter_ = 0;
+    stop_watching();
     if (timer_) timer_->cancel();
     if (shutting_down)
       return send_json(200, json{{"result", {{"resources", json::array()}}}}, format_);
@@ -583,6 +605,7 @@ Server::Server(Config config)
       io_(static_cast<int>(config_.io_threads)),
       acceptor_(io_),
       signals_(io_, SIGTERM, SIGINT),
+      accept_timer_(io_),
       pool_(config_.db, config_.pool_size),
       hub_(pool_, io_),
       credentials_(std::chrono::milliseconds(config_.auth_cache_ms)) {}
@@ -599,12 +622,54 @@ void Server::session_ended(Session *) {
     it = it->expired() ? sessions_.erase(it) : std::next(it);
 }
 
+void Server::verify(const Credential &credential, Verified done) {
+  const std::string key = CredentialCache::key(credential);
+  {
+    // One check per credential at a time: a thousand executors reconnecting with the same
+    // secret cost one hash, not a thousand (each takes milliseconds and megabytes).
+    std::lock_guard<std::mutex> lock(verify_mutex_);
+    auto [it, first] = verifying_.try_emplace(key);
+    it->second.push_back(std::move(done));
+    if (!first) return;
+  }
+  pool_.submit([this, key, credential](pqxx::connection *connection, const std::string &error) {
+    std::optional<std::string> role;
+    std::optional<RpcOutcome> failure;
+    if (connection == nullptr) {
+      failure = RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
+                                           "The bridge reconnects by itself; retry the request.")};
+    } else {
+      try {
+        role = verify_credential(*connection, credential);
+        if (role) credentials_.remember(credential, *role);
+      } catch (const std::exception &e) {
+        failure = outcome_for_exception(e);
+      }
+    }
+    std::vector<Verified> waiting;
+    {
+      std::lock_guard<std::mutex> lock(verify_mutex_);
+      waiting = std::move(verifying_[key]);
+      verifying_.erase(key);
+    }
+    for (auto &callback : waiting) callback(role, failure);
+  });
+}
+
 void Server::accept() {
   acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
-      if (ec != net::error::operation_aborted && !shutting_down_)
-        log_event("warning", "accept failed", {{"error", ec.message()}});
-      if (!shutting_down_) accept();
+      if (ec == net::error::operation_aborted || shutting_down_) return;
+      // Out of file descriptors (or another resource): retry after a pause instead of spinning.
+      const auto now = Clock::now();
+      if (now - last_accept_warning_ > std::chrono::seconds(1)) {
+        last_accept_warning_ = now;
+        log_event("warning", "accept failed; retrying in 100 ms", {{"error", ec.message()}});
+      }
+      accept_timer_.expires_after(std::chrono::milliseconds(100));
+      accept_timer_.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !shutting_down_) accept();
+      });
       return;
     }
     if (connections_.load() >= config_.max_connections) {

@@ -11,7 +11,12 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <functional>
+#include <optional>
 #include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/asio.hpp>
 
@@ -20,6 +25,7 @@
 #include "db_pool.hpp"
 #include "long_poll.hpp"
 #include "metrics.hpp"
+#include "rpc_call.hpp"
 
 namespace awf::bridge {
 
@@ -43,6 +49,11 @@ class Server {
   void session_started(const std::shared_ptr<Session> &session);
   void session_ended(Session *session);
 
+  // Checks a credential on the pool (once at a time per credential) and calls `done` on a pool
+  // thread with the client's role, nothing for a bad credential, or a failure to answer with.
+  using Verified = std::function<void(std::optional<std::string>, std::optional<RpcOutcome>)>;
+  void verify(const Credential &credential, Verified done);
+
  private:
   void accept();
   void begin_shutdown();
@@ -51,6 +62,8 @@ class Server {
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
+  boost::asio::steady_timer accept_timer_;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
   DbPool pool_;
   LongPollHub hub_;
   CredentialCache credentials_;
@@ -59,6 +72,8 @@ class Server {
   std::atomic<size_t> connections_{0};
   std::mutex sessions_mutex_;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+  std::mutex verify_mutex_;
+  std::unordered_map<std::string, std::vector<Verified>> verifying_;
 };
 
 }  // namespace awf::bridge

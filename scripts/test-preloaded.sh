@@ -30,3 +30,14 @@ if [ -n "$line" ]; then
 else
   echo "0 1" >"$LOG_DIR/bridge-e2e.counts"
 fi
+
+# The bridge under load: lifecycle rate through HTTP (JSON, YAML) against direct SQL, and 1,000 idle
+# long-polls (memory, database connections). Figures are printed; only hard limits fail it.
+AWF_LOAD_SECONDS=${AWF_LOAD_SECONDS:-3} AWF_LOAD_LOG_DIR="$LOG_DIR" \
+  bash test/bridge/load_check.sh >"$LOG_DIR/bridge-load.log" 2>&1
+line=$(grep -E '^bridge-load: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/bridge-load.log" | tail -1)
+if [ -n "$line" ]; then
+  sed -E 's/^bridge-load: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line" >"$LOG_DIR/bridge-load.counts"
+else
+  echo "0 1" >"$LOG_DIR/bridge-load.counts"
+fi
