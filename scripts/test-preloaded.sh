@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Run by scripts/test.sh inside a pg_virtualenv cluster with awf in shared_preload_libraries:
-# the background worker tests and the long-poll wakeup test. Writes "<passed> <failed>" to
-# $AWF_LOG_DIR/<suite>.counts.
+# Run by scripts/test.sh inside a pg_virtualenv cluster with awf in shared_preload_libraries: the
+# background worker tests, the long-poll wakeup test, and the bridge's end-to-end and load checks.
+# Writes "<passed> <failed>" to $AWF_LOG_DIR/<suite>.counts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG_DIR=${AWF_LOG_DIR:?}
 
+# record SUITE: writes SUITE.counts from the "SUITE: N passed, N failed" line of SUITE.log; a suite
+# that printed no such line failed.
+record() {
+  local line
+  line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$LOG_DIR/$1.log" | tail -1)
+  if [ -n "$line" ]; then
+    sed -E "s/^$1: ([0-9]+) passed, ([0-9]+) failed/\1 \2/" <<<"$line" >"$LOG_DIR/$1.counts"
+  else
+    echo "0 1" >"$LOG_DIR/$1.counts"
+  fi
+}
+
 bash test/worker/worker_test.sh >"$LOG_DIR/worker.log" 2>&1
-line=$(grep -E '^worker: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/worker.log" | tail -1)
-if [ -n "$line" ]; then
-  sed -E 's/^worker: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line" >"$LOG_DIR/worker.counts"
-else
-  echo "0 1" >"$LOG_DIR/worker.counts"
-fi
+record worker
 
 if [ -x build/awf_longpoll_test ]; then
   ./build/awf_longpoll_test --mode preload >"$LOG_DIR/longpoll.log" 2>&1
@@ -21,23 +28,13 @@ if [ -x build/awf_longpoll_test ]; then
   if [ $rc -eq 0 ]; then echo "1 0" >"$LOG_DIR/longpoll.counts"; else echo "0 1" >"$LOG_DIR/longpoll.counts"; fi
 fi
 
-# The bridge end to end: a real awf-bridge process over HTTP (it restarts PostgreSQL once, so it
-# runs last here).
+# The bridge end to end: a real awf-bridge process over HTTP (it restarts PostgreSQL once, after
+# the worker and long-poll tests are done with the cluster).
 bash test/bridge/e2e_test.sh >"$LOG_DIR/bridge-e2e.log" 2>&1
-line=$(grep -E '^bridge-e2e: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/bridge-e2e.log" | tail -1)
-if [ -n "$line" ]; then
-  sed -E 's/^bridge-e2e: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line" >"$LOG_DIR/bridge-e2e.counts"
-else
-  echo "0 1" >"$LOG_DIR/bridge-e2e.counts"
-fi
+record bridge-e2e
 
 # The bridge under load: lifecycle rate through HTTP (JSON, YAML) against direct SQL, and 1,000 idle
 # long-polls (memory, database connections). Figures are printed; only hard limits fail it.
 AWF_LOAD_SECONDS=${AWF_LOAD_SECONDS:-3} AWF_LOAD_LOG_DIR="$LOG_DIR" \
   bash test/bridge/load_check.sh >"$LOG_DIR/bridge-load.log" 2>&1
-line=$(grep -E '^bridge-load: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/bridge-load.log" | tail -1)
-if [ -n "$line" ]; then
-  sed -E 's/^bridge-load: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line" >"$LOG_DIR/bridge-load.counts"
-else
-  echo "0 1" >"$LOG_DIR/bridge-load.counts"
-fi
+record bridge-load

@@ -14,22 +14,9 @@ struct SeedExample {
   const char *json;      // what it means, as JSON
 };
 
-inline const std::array<SeedExample, 12> kSeedExamples = {{
-  {"awf.task/poll", "request",
-   R"yaml(method: awf.task/poll
-params:
-    taskDefinitions: [aidbox.bulk/import-resource-task]
-)yaml",
-   R"json({
-  "method": "awf.task/poll",
-  "params": {
-    "taskDefinitions": [
-      "aidbox.bulk/import-resource-task"
-    ]
-  }
-})json"},
-  {"awf.task/poll", "response",
-   R"yaml(result:
+// The seed shows the same response for poll and long-poll.
+inline constexpr const char *kPolledYaml =
+    R"yaml(result:
   resources:
     - execId: ea5c0022-c1e7-4f3c-b1ed-7e9b2428b7d2
       params:
@@ -48,8 +35,9 @@ params:
         lastUpdated: '2023-05-04T16:33:14.682354Z'
         createdAt: '2023-05-04T16:33:12.056223Z'
         versionId: '17633'
-)yaml",
-   R"json({
+)yaml";
+inline constexpr const char *kPolledJson =
+    R"json({
   "result": {
     "resources": [
       {
@@ -74,7 +62,23 @@ params:
       }
     ]
   }
+})json";
+
+inline const std::array<SeedExample, 12> kSeedExamples = {{
+  {"awf.task/poll", "request",
+   R"yaml(method: awf.task/poll
+params:
+    taskDefinitions: [aidbox.bulk/import-resource-task]
+)yaml",
+   R"json({
+  "method": "awf.task/poll",
+  "params": {
+    "taskDefinitions": [
+      "aidbox.bulk/import-resource-task"
+    ]
+  }
 })json"},
+  {"awf.task/poll", "response", kPolledYaml, kPolledJson},
   {"awf.task/long-poll", "request",
    R"yaml(method: awf.task/long-poll
 params:
@@ -90,53 +94,7 @@ params:
     ]
   }
 })json"},
-  {"awf.task/long-poll", "response",
-   R"yaml(result:
-  resources:
-    - execId: ea5c0022-c1e7-4f3c-b1ed-7e9b2428b7d2
-      params:
-        type: aidbox
-        input:
-          url: >-
-            https://storage.googleapis.com/aidbox-public/synthea/100/Organization.ndjson.gz
-          resourceType: Organization
-      status: requested
-      executeAt: '2023-05-04T15:30:43'
-      definition: aidbox.bulk/import-resource-task
-      id: >-
-        819c2499-1303-4c0e-bf1e-bcca761bfbde
-      resourceType: AidboxTask
-      meta:
-        lastUpdated: '2023-05-04T16:33:14.682354Z'
-        createdAt: '2023-05-04T16:33:12.056223Z'
-        versionId: '17633'
-)yaml",
-   R"json({
-  "result": {
-    "resources": [
-      {
-        "execId": "ea5c0022-c1e7-4f3c-b1ed-7e9b2428b7d2",
-        "params": {
-          "type": "aidbox",
-          "input": {
-            "url": "https://storage.googleapis.com/aidbox-public/synthea/100/Organization.ndjson.gz",
-            "resourceType": "Organization"
-          }
-        },
-        "status": "requested",
-        "executeAt": "2023-05-04T15:30:43",
-        "definition": "aidbox.bulk/import-resource-task",
-        "id": "819c2499-1303-4c0e-bf1e-bcca761bfbde",
-        "resourceType": "AidboxTask",
-        "meta": {
-          "lastUpdated": "2023-05-04T16:33:14.682354Z",
-          "createdAt": "2023-05-04T16:33:12.056223Z",
-          "versionId": "17633"
-        }
-      }
-    ]
-  }
-})json"},
+  {"awf.task/long-poll", "response", kPolledYaml, kPolledJson},
   {"awf.task/start", "request",
    R"yaml(method: awf.task/start
 params:
