@@ -42,18 +42,29 @@ PgMessage split_message(const std::string &text) {
   return out;
 }
 
-RpcOutcome result_outcome(const pqxx::result &result) {
+RpcOutcome result_outcome(const pqxx::result &result, bool keep_text) {
   RpcOutcome outcome;
   if (result.empty() || result[0][0].is_null()) {
     outcome.status = 500;
     outcome.body = error_body("awf.db/error", "the database returned no result");
     return outcome;
   }
-  outcome.body = {{"result", nlohmann::json::parse(result[0][0].c_str())}};
+  if (keep_text)
+    outcome.result_text = result[0][0].c_str();
+  else
+    outcome.body = {{"result", nlohmann::json::parse(result[0][0].c_str())}};
   return outcome;
 }
 
 }  // namespace
+
+const nlohmann::json &RpcOutcome::document() {
+  if (!result_text.empty()) {
+    body = {{"result", nlohmann::json::parse(result_text)}};
+    result_text.clear();
+  }
+  return body;
+}
 
 RpcOutcome outcome_for_exception(const std::exception &error) {
   RpcOutcome outcome;
@@ -102,7 +113,7 @@ RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const 
   try {
     connection.prepare("awf_rpc", kRpcSql);
     pqxx::nontransaction tx(connection);
-    return result_outcome(tx.exec_prepared("awf_rpc", call.method, call.params.dump(), role));
+    return result_outcome(tx.exec_prepared("awf_rpc", call.method, call.params.dump(), role), true);
   } catch (const std::exception &e) {
     return outcome_for_exception(e);
   }
@@ -119,7 +130,7 @@ std::vector<RpcOutcome> run_rpc_batch(pqxx::connection &connection, const std::s
     for (const RpcCall &call : calls) {
       tx.exec("SAVEPOINT awf_batch_item");
       try {
-        outcomes.push_back(result_outcome(tx.exec_prepared("awf_rpc_tx", call.method, call.params.dump())));
+        outcomes.push_back(result_outcome(tx.exec_prepared("awf_rpc_tx", call.method, call.params.dump()), false));
         tx.exec("RELEASE SAVEPOINT awf_batch_item");
       } catch (const pqxx::broken_connection &) {
         throw;

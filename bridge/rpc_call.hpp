@@ -16,11 +16,19 @@ struct RpcCall {
 
 struct RpcOutcome {
   int status = 200;
-  nlohmann::json body;  // {"result": ...} or {"error": {...}}
+  nlohmann::json body;     // {"result": ...} or {"error": {...}}; null while `result_text` holds it
+  std::string result_text;  // a successful result as the database's JSON text, not yet parsed
+
+  // The body as a document (parses result_text once, if needed).
+  const nlohmann::json &document();
 };
+
+// A successful call's result stays text until someone needs the document: a JSON response wraps
+// the text as it is, so the bridge neither parses nor re-serializes the task.
 
 // One call: a single statement in its own transaction, with the role set for that transaction
 // only (set_config('role', …, true)), so the extension's grants decide what the client may do.
+// The outcome keeps a successful result as text (see RpcOutcome).
 RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const RpcCall &call);
 
 // A batch: one transaction, one commit; each call behind a savepoint, so a refused call undoes only

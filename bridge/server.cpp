@@ -207,6 +207,13 @@ class Session : public std::enable_shared_from_this<Session> {
     send(status, encode(doc, format), media_type(format), std::move(headers));
   }
 
+  // A JSON answer wraps the database's text as it is; YAML needs the document.
+  void send_outcome(RpcOutcome &outcome) {
+    if (format_ == Format::Json && !outcome.result_text.empty())
+      return send(outcome.status, "{\"result\":" + outcome.result_text + "}", media_type(Format::Json));
+    send_json(outcome.status, outcome.document(), format_);
+  }
+
   void send_error(int status, const std::string &type, const std::string &message, Format format,
                   std::vector<std::pair<std::string, std::string>> headers = {}) {
     send_json(status, error_body(type, message), format, std::move(headers));
@@ -338,15 +345,15 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.pool().submit([self = shared_from_this(), call = std::move(call)](
                               pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, call) : unavailable(error);
-      net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)] {
-        self->send_json(outcome.status, outcome.body, self->format_);
+      net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
+        self->send_outcome(outcome);
       });
     });
   }
 
   static RpcOutcome unavailable(const std::string &error) {
     return RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
-                                      "The bridge reconnects by itself; retry the request.")};
+                                      "The bridge reconnects by itself; retry the request."), {}};
   }
 
   // Valid calls run in one transaction; an invalid item answers in its place.
@@ -405,14 +412,15 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, self->poll_call_) : unavailable(error);
       net::post(self->stream_.get_executor(),
-                [self, outcome = std::move(outcome)] { self->on_polled(std::move(outcome)); });
+                [self, outcome = std::move(outcome)]() mutable { self->on_polled(std::move(outcome)); });
     });
   }
 
   void on_polled(RpcOutcome outcome) {
-    const bool claimed = outcome.status == 200 && !outcome.body["result"]["resources"].empty();
+    const json &doc = outcome.document();
+    const bool claimed = outcome.status == 200 && doc.contains("result") && !doc["result"]["resources"].empty();
     if (outcome.status != 200 || claimed || Clock::now() >= poll_deadline_ || server_.shutting_down())
-      return send_json(outcome.status, outcome.body, format_);
+      return send_json(outcome.status, doc, format_);
     // Nothing yet: wait for a wakeup of one of our slots, the recheck, or the deadline.
     waiter_ = server_.hub().add(poll_slots_, seen_, [weak = weak_from_this()](bool shutting_down) {
       if (auto self = weak.lock())
@@ -637,7 +645,7 @@ void Server::verify(const Credential &credential, Verified done) {
     std::optional<RpcOutcome> failure;
     if (connection == nullptr) {
       failure = RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
-                                           "The bridge reconnects by itself; retry the request.")};
+                                           "The bridge reconnects by itself; retry the request."), {}};
     } else {
       try {
         role = verify_credential(*connection, credential);
