@@ -69,6 +69,9 @@ task::SweepResult guarded_sweep(int batch) {
 }
 
 // One transaction: returns true when a step filled its batch (more work is likely waiting).
+// It runs under the PG_TRY of awf_worker_main and keeps no object with a destructor on its frame,
+// so its PostgreSQL calls may ereport straight to that handler; the C++ sweep itself goes through
+// guarded_sweep, which turns exceptions into ERRORs only after its C++ frames are gone.
 bool run_tick(MemoryContext tick_context, bool *missing_extension_logged) {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
