@@ -145,7 +145,7 @@ Datum task_create(FunctionCallInfo fcinfo) {
   r.definition = *definition;
   r.params = object_arg(fcinfo, 1, method, "params");
   if (r.params == nullptr)
-    r.params = pg::pg_call([] { return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))); });
+    r.params = pg::empty_jsonb_object();
   r.id = uuid_arg(fcinfo, 2);
   r.label = text_arg(fcinfo, 3);
   if (r.label) check_length(method, "label", *r.label, Limits::kMaxLabelLength);

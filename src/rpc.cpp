@@ -303,7 +303,7 @@ Datum rpc(FunctionCallInfo fcinfo) {
   // params: an object; SQL NULL is the same as {}.
   Jsonb *params = PG_ARGISNULL(1) ? nullptr : pg::pg_call([&] { return PG_GETARG_JSONB_P(1); });
   if (params == nullptr)
-    params = pg::pg_call([] { return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))); });
+    params = pg::empty_jsonb_object();
   if (!pg::JsonbObject(params).is_object())
     throw Error(ErrorCode::InvalidParams,
                 std::string(info->name) + ": params must be an object of named parameters");

@@ -165,4 +165,8 @@ Jsonb *jsonb_from_datum(Datum d) {
   return pg_call([&] { return DatumGetJsonbP(d); });
 }
 
+Jsonb *empty_jsonb_object() {
+  return pg_call([] { return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))); });
+}
+
 }  // namespace awf::pg

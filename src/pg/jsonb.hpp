@@ -67,4 +67,7 @@ class JsonbBuilder {
 // A jsonb datum, detoasted (guarded).
 Jsonb *jsonb_from_datum(Datum d);
 
+// A new empty jsonb object, {} (for params that were not given).
+Jsonb *empty_jsonb_object();
+
 }  // namespace awf::pg

@@ -18,7 +18,7 @@ Datum uuid_datum(const pg_uuid_t &id) { return UUIDPGetDatum(const_cast<pg_uuid_
 
 std::string uuid_string(const pg_uuid_t &id) { return format_uuid(id.data); }
 
-// `{key: <task>}` from the first row, or `{resources: [<task>...]}` from all rows.
+// `{resource: <task>}` from the first row, or `{resources: [<task>...]}` from all rows.
 Jsonb *resource_document(const pg::SpiRows &rows, MemoryContext context) {
   pg::JsonbBuilder out;
   out.begin_object();
@@ -69,8 +69,6 @@ Jsonb *resources_document(const pg::SpiRows &rows, MemoryContext context) {
   throw Error(ErrorCode::InvalidStatus,
               "task \"" + task + "\" is " + status + "; " + method + " needs " + required);
 }
-
-Datum nullable_jsonb(Jsonb *doc) { return JsonbPGetDatum(doc); }
 
 // Tasks that this statement made ready wake long-polls once the transaction commits.
 void note_if_ready(const pg::SpiRows &rows) {
@@ -203,7 +201,7 @@ Jsonb *success(const pg_uuid_t &id, const pg_uuid_t &exec_id, Jsonb *result) {
   args.set(0, uuid_datum(id));
   args.set(1, uuid_datum(exec_id));
   args.set(2, TimestampTzGetDatum(GetCurrentTimestamp()));
-  if (result) args.set(3, nullable_jsonb(result));
+  if (result) args.set(3, JsonbPGetDatum(result));
   pg::SpiRows rows = success_statement().execute(args.values(), args.nulls());
   if (rows.count == 0) explain_refused_transition("awf.task/success", id, &exec_id, "status in-progress");
   Jsonb *out = resource_document(rows, spi.caller_context());
@@ -217,7 +215,7 @@ Jsonb *fail(const pg_uuid_t &id, const pg_uuid_t &exec_id, Jsonb *error) {
   args.set(0, uuid_datum(id));
   args.set(1, uuid_datum(exec_id));
   args.set(2, TimestampTzGetDatum(GetCurrentTimestamp()));
-  if (error) args.set(3, nullable_jsonb(error));
+  if (error) args.set(3, JsonbPGetDatum(error));
   args.set(4, Int32GetDatum(Settings::allowed_retry_count));
   args.set(5, Int32GetDatum(Settings::retry_delay_ms));
   pg::SpiRows rows = fail_statement().execute(args.values(), args.nulls());
