@@ -171,69 +171,197 @@ bool needs_quotes(const std::string &s) {
   if (std::isspace(first) || std::isspace(static_cast<unsigned char>(s.back()))) return true;
   if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
   if (s.back() == ':') return true;
+  if (s.rfind("\xef\xbb\xbf", 0) == 0) return true;  // a byte order mark opening the document is dropped
   return has_unsafe_chars(s);
 }
 
-// Replaces invalid UTF-8 with U+FFFD so that neither format ever emits it.
-std::string valid_utf8(const std::string &s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// A string, as a value or a key.
-void emit_string(YAML::Emitter &out, const std::string &raw) {
-  // Round-trip through JSON to repair invalid UTF-8, then emit the decoded string.
-  const std::string text = nlohmann::json::parse(valid_utf8(raw)).get<std::string>();
-  if (has_unsafe_chars(text))
-    out << YAML::EscapeNonAscii << YAML::DoubleQuoted << text;  // both for this string only
-  else if (needs_quotes(text))
-    out << YAML::SingleQuoted << text;
-  else
-    out << text;
-}
-
-void emit(YAML::Emitter &out, const nlohmann::json &v) {
-  switch (v.type()) {
-    case nlohmann::json::value_t::null:
-      out << YAML::Null;
-      break;
-    case nlohmann::json::value_t::boolean:
-      out << (v.get<bool>() ? "true" : "false");
-      break;
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-      out << v.dump();
-      break;
-    case nlohmann::json::value_t::number_float: {
-      // "1e+300" -> "1.0e+300": a 1.1 reader wants a dot before the exponent, else it sees a string.
-      std::string text = v.dump();
-      const size_t e = text.find_first_of("eE");
-      if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
-      out << text;
-      break;
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool is_utf8(const std::string &s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
     }
-    case nlohmann::json::value_t::string:
-      emit_string(out, v.get_ref<const std::string &>());
-      break;
-    case nlohmann::json::value_t::array:
-      out << YAML::BeginSeq;
-      for (const auto &item : v) emit(out, item);
-      out << YAML::EndSeq;
-      break;
-    case nlohmann::json::value_t::object:
-      out << YAML::BeginMap;
-      for (const auto &[key, value] : v.items()) {
-        out << YAML::Key;
-        emit_string(out, key);
-        out << YAML::Value;
-        emit(out, value);
-      }
-      out << YAML::EndMap;
-      break;
-    default:
-      out << YAML::Null;
-      break;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;  // bounds of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;  // no surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    const auto second = static_cast<unsigned char>(s[i + 1]);
+    if (second < lo || second > hi) return false;
+    for (size_t k = 2; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    i += len;
   }
+  return true;
 }
+
+// Replaces invalid UTF-8 with U+FFFD (as the JSON output does), so that neither format ever
+// emits it. Well-formed text, the usual case, is returned as it is.
+std::string valid_utf8(const std::string &s) {
+  if (is_utf8(s)) return s;
+  return nlohmann::json::parse(nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+      .get<std::string>();
+}
+
+// Block-style YAML, written directly: the bridge answers every YAML request with it, and a
+// general emitter re-checks each scalar with regular expressions (a quarter of the bridge's CPU
+// in a YAML lifecycle). The quoting decisions are ours anyway (needs_quotes, has_unsafe_chars).
+// Layout is yaml-cpp's with indent 2: "key:\n  - item", "- k: v\n  k2: v2", "- - 1".
+class YamlWriter {
+ public:
+  std::string document(const nlohmann::json &doc) {
+    node(doc, 0);
+    out_.push_back('\n');
+    return std::move(out_);
+  }
+
+ private:
+  static bool is_block(const nlohmann::json &v) { return (v.is_object() || v.is_array()) && !v.empty(); }
+
+  void newline(size_t indent) {
+    out_.push_back('\n');
+    out_.append(indent, ' ');
+  }
+
+  // Writes `v` with the cursor at column `indent` (on a fresh line, or after "- ").
+  void node(const nlohmann::json &v, size_t indent) {
+    switch (v.type()) {
+      case nlohmann::json::value_t::object: {
+        if (v.empty()) {
+          out_ += "{}";
+          return;
+        }
+        bool first = true;
+        for (const auto &[key, value] : v.items()) {
+          if (!first) newline(indent);
+          first = false;
+          const size_t mark = out_.size();
+          string(key);
+          if (out_.size() - mark > 1000) {
+            // YAML limits an implicit key to 1024 characters: write "? key\n: value".
+            out_.insert(mark, "? ");
+            newline(indent);
+          }
+          out_.push_back(':');
+          if (is_block(value)) {
+            newline(indent + 2);
+            node(value, indent + 2);
+          } else {
+            out_.push_back(' ');
+            node(value, indent);
+          }
+        }
+        return;
+      }
+      case nlohmann::json::value_t::array: {
+        if (v.empty()) {
+          out_ += "[]";
+          return;
+        }
+        bool first = true;
+        for (const auto &item : v) {
+          if (!first) newline(indent);
+          first = false;
+          out_ += "- ";
+          node(item, indent + 2);
+        }
+        return;
+      }
+      case nlohmann::json::value_t::string:
+        string(v.get_ref<const std::string &>());
+        return;
+      case nlohmann::json::value_t::boolean:
+        out_ += v.get<bool>() ? "true" : "false";
+        return;
+      case nlohmann::json::value_t::number_integer:
+      case nlohmann::json::value_t::number_unsigned:
+        out_ += v.dump();
+        return;
+      case nlohmann::json::value_t::number_float: {
+        // "1e+300" -> "1.0e+300": a 1.1 reader wants a dot before the exponent, else it sees a string.
+        std::string text = v.dump();
+        const size_t e = text.find_first_of("eE");
+        if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
+        out_ += text;
+        return;
+      }
+      default:  // null, and the binary and discarded values JSON never holds
+        out_ += "null";
+        return;
+    }
+  }
+
+  // A string, as a value or a key: plain when no reader could take it for anything else,
+  // single-quoted when it only looks like something else, double-quoted with escapes when it
+  // holds characters a reader must not be given literally.
+  void string(const std::string &raw) {
+    const std::string text = valid_utf8(raw);
+    if (has_unsafe_chars(text)) {
+      double_quoted(text);
+    } else if (needs_quotes(text)) {
+      out_.push_back('\'');
+      for (char c : text) {
+        if (c == '\'') out_.push_back('\'');
+        out_.push_back(c);
+      }
+      out_.push_back('\'');
+    } else {
+      out_ += text;
+    }
+  }
+
+  void double_quoted(const std::string &text) {
+    static const char kHex[] = "0123456789abcdef";
+    out_.push_back('"');
+    for (size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+      if (c == '"' || c == '\\') {
+        out_.push_back('\\');
+        out_.push_back(static_cast<char>(c));
+      } else if (c == '\n') {
+        out_ += "\\n";
+      } else if (c == '\t') {
+        out_ += "\\t";
+      } else if (c == '\r') {
+        out_ += "\\r";
+      } else if (c < 0x20 || c == 0x7f) {
+        out_ += "\\x";
+        out_.push_back(kHex[c >> 4]);
+        out_.push_back(kHex[c & 0xf]);
+      } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {  // C1 controls and NEL: U+0080..U+009F
+        out_ += "\\x";
+        out_.push_back(kHex[next >> 4]);
+        out_.push_back(kHex[next & 0xf]);
+        ++i;
+      } else if (c == 0xe2 && next == 0x80 && i + 2 < text.size() &&
+                 (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {  // LS, PS
+        out_ += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+        i += 2;
+      } else {
+        out_.push_back(static_cast<char>(c));
+      }
+    }
+    out_.push_back('"');
+  }
+
+  std::string out_;
+};
 
 }  // namespace
 
@@ -328,12 +456,7 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
 std::string encode(const nlohmann::json &doc, Format format) {
   if (format == Format::Json)
     return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  YAML::Emitter out;
-  out.SetIndent(2);
-  emit(out, doc);
-  std::string text = out.c_str();
-  text.push_back('\n');
-  return text;
+  return YamlWriter().document(doc);
 }
 
 }  // namespace awf::bridge

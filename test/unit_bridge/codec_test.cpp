@@ -357,6 +357,25 @@ TEST(Encode, YamlHasOnlyPrintableCharactersAndNoOneOneLineBreaks) {
   }
 }
 
+TEST(Encode, YamlLayoutOfNestedCollections) {
+  const json doc = json::parse(R"({"a": [{"k": 1, "l": [2, [3, 4]]}, [], {}], "b": {"c": {}, "d": null}})");
+  EXPECT_EQ(encode(doc, Format::Yaml),
+            "a:\n  - k: 1\n    l:\n      - 2\n      - - 3\n        - 4\n  - []\n  - {}\n"
+            "b:\n  c: {}\n  d: null\n");
+}
+
+TEST(Encode, KeysLongerThanAYamlImplicitKeyAreExplicit) {
+  // YAML allows at most 1024 characters in an implicit key ("key: value").
+  const std::string key(2000, 'k');
+  for (const json &doc : {json{{key, 1}}, json{{key, {{"x", json::array({1})}}}},
+                          json::array({json{{"a", 1}, {key, "v"}}})}) {
+    const std::string text = encode(doc, Format::Yaml);
+    json back;
+    ASSERT_NO_THROW(back = decode(text, Format::Yaml)) << text;
+    EXPECT_TRUE(SameTypedJson(doc, back)) << text;
+  }
+}
+
 TEST(Encode, EscapingIsPerString) {
   // A string that needs escapes does not make its neighbours escaped.
   const std::string text = encode(json::array({"del\x7f", "\xc3\xbc"}), Format::Yaml);
