@@ -13,7 +13,7 @@ struct Config {
   unsigned short listen_port = 8080;
   std::string db;                 // libpq conninfo or URL; empty: PG* environment variables
   size_t pool_size = 8;           // database connections, the only ones the bridge opens
-  size_t io_threads = 2;          // threads serving HTTP
+  size_t io_threads = 8;          // threads serving HTTP; each runs its requests' database calls
   size_t body_limit = 1 << 20;    // bytes
   int header_timeout_ms = 10000;  // a request's header and body must arrive within this
   int idle_timeout_ms = 60000;    // a kept-alive connection may idle this long

@@ -19,76 +19,106 @@ bool closed_while_idle(pqxx::connection &connection) {
 }
 }  // namespace
 
-DbPool::DbPool(std::string conninfo, size_t size) : conninfo_(std::move(conninfo)) {
-  for (size_t i = 0; i < size; ++i) threads_.emplace_back([this] { run(); });
+DbPool::DbPool(std::string conninfo, size_t size) : conninfo_(std::move(conninfo)), slots_(size) {
+  for (auto &slot : slots_) free_.push_back(&slot);
+  background_ = std::thread([this] { background(); });
 }
 
 DbPool::~DbPool() { stop(); }
+
+DbPool::Slot *DbPool::acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  ++waiting_;
+  freed_.wait(lock, [this] { return !free_.empty(); });
+  --waiting_;
+  Slot *slot = free_.back();  // the most recently used: its connection is the likeliest warm
+  free_.pop_back();
+  busy_++;
+  return slot;
+}
+
+void DbPool::release(Slot *slot) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(slot);
+    busy_--;
+  }
+  freed_.notify_one();
+}
+
+void DbPool::run(const Job &job) {
+  Slot *slot = acquire();
+  auto &connection = slot->connection;
+  std::string error;
+  if (connection && (!connection->is_open() || closed_while_idle(*connection))) {
+    connection.reset();
+    open_--;
+  }
+  if (!connection) {
+    try {
+      connection = std::make_unique<pqxx::connection>(conninfo_);
+      open_++;
+    } catch (const std::exception &e) {
+      error = e.what();
+      while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    }
+  }
+  connection_broken = false;
+  try {
+    job(connection.get(), error);
+  } catch (const std::exception &e) {
+    log_event("error", "bridge bug: a database job threw", {{"error", e.what()}});
+  } catch (...) {
+    log_event("error", "bridge bug: a database job threw");
+  }
+  if (connection && connection_broken) {
+    connection.reset();
+    open_--;
+  }
+  connection_broken = false;
+  release(slot);
+}
 
 void DbPool::submit(Job job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back(std::move(job));
   }
-  ready_.notify_one();
+  queued_.notify_one();
 }
 
 void DbPool::mark_broken() { connection_broken = true; }
 
 size_t DbPool::queued() {
   std::lock_guard<std::mutex> lock(mutex_);
-  return jobs_.size();
+  return jobs_.size() + waiting_;
 }
 
 void DbPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
-  ready_.notify_all();
-  for (auto &t : threads_)
-    if (t.joinable()) t.join();
-  threads_.clear();
+  queued_.notify_all();
+  if (background_.joinable()) background_.join();
+  for (auto &slot : slots_) {
+    if (slot.connection) open_--;
+    slot.connection.reset();
+  }
 }
 
-void DbPool::run() {
-  std::unique_ptr<pqxx::connection> connection;
+void DbPool::background() {
   for (;;) {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) break;  // stopping, and every queued job has run
+      queued_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and every queued job has run
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    busy_++;
-    std::string error;
-    if (connection && (connection_broken || !connection->is_open() || closed_while_idle(*connection))) {
-      connection.reset();
-      open_--;
-    }
-    connection_broken = false;
-    if (!connection) {
-      try {
-        connection = std::make_unique<pqxx::connection>(conninfo_);
-        open_++;
-      } catch (const std::exception &e) {
-        error = e.what();
-        while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
-      }
-    }
-    try {
-      job(connection.get(), error);
-    } catch (const std::exception &e) {
-      log_event("error", "bridge bug: a database job threw", {{"error", e.what()}});
-    } catch (...) {
-      log_event("error", "bridge bug: a database job threw");
-    }
-    busy_--;
+    run(job);
   }
-  if (connection) open_--;
 }
 
 }  // namespace awf::bridge

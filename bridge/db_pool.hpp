@@ -1,7 +1,12 @@
-// A fixed pool of database connections, each owned by one worker thread (a pqxx::connection is
-// never shared between threads). Work is queued as jobs; a job gets its thread's connection, or
-// nullptr when the database cannot be reached (the job answers 503). A broken connection is
-// dropped and reopened by the next job, so the bridge recovers by itself when PostgreSQL is back.
+// A fixed pool of database connections. A request runs its database call on the HTTP thread that
+// serves it (run): it takes a free connection, uses it, and gives it back; no hand-off to another
+// thread and back, which cost more CPU than the bridge's own work. Calls that may wait long (the
+// long-poll hub's awf.wait_ready) go to a background thread instead (submit), so that they never
+// hold an HTTP thread.
+//
+// A job gets a connection, or nullptr when the database cannot be reached (the job answers 503).
+// A broken connection is dropped and reopened by the next job that takes it, so the bridge
+// recovers by itself when PostgreSQL is back. A pqxx::connection is used by one thread at a time.
 #pragma once
 
 #include <atomic>
@@ -20,32 +25,44 @@ namespace awf::bridge {
 
 class DbPool {
  public:
-  // The job runs on a pool thread. `connection` is nullptr when connecting failed; `error` then
-  // says why. A job must not throw (exceptions are caught and logged as bugs).
+  // `connection` is nullptr when connecting failed; `error` then says why. A job must not throw
+  // (exceptions are caught and logged as bugs).
   using Job = std::function<void(pqxx::connection *connection, const std::string &error)>;
 
   DbPool(std::string conninfo, size_t size);
   ~DbPool();
 
+  // Runs the job on this thread with a connection of the pool; waits while all are in use.
+  void run(const Job &job);
+  // Runs the job on the background thread (FIFO), with a connection of the pool.
   void submit(Job job);
-  // Marks the current thread's connection broken (after pqxx::broken_connection).
+  // Marks the connection of the job running on this thread broken (after pqxx::broken_connection).
   static void mark_broken();
 
-  void stop();
-  size_t size() const { return threads_.size(); }
+  void stop();  // runs the submitted jobs still queued, then stops the background thread
+  size_t size() const { return slots_.size(); }
   size_t busy() const { return busy_.load(); }
-  size_t queued();
+  size_t queued();  // jobs waiting for a connection or for the background thread
   size_t open_connections() const { return open_.load(); }
 
  private:
-  void run();
+  struct Slot {
+    std::unique_ptr<pqxx::connection> connection;
+  };
+  Slot *acquire();
+  void release(Slot *slot);
+  void background();
 
   std::string conninfo_;
+  std::vector<Slot> slots_;
   std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable freed_;
+  std::vector<Slot *> free_;
+  size_t waiting_ = 0;  // threads waiting in acquire()
+  std::condition_variable queued_;
   std::deque<Job> jobs_;
   bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  std::thread background_;
   std::atomic<size_t> busy_{0};
   std::atomic<size_t> open_{0};
 };

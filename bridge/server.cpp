@@ -88,7 +88,8 @@ std::vector<std::string> split_commas(const std::string &s) {
 
 }  // namespace
 
-// One HTTP connection. Handlers run on the session's strand; database work on the pool.
+// One HTTP connection. Handlers run on the session's strand, and so do their database calls
+// (DbPool::run, with a pool connection): a session has one request in flight at a time.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server &server) : stream_(std::move(socket)), server_(server) {}
@@ -300,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_.verify(*credential, [self = shared_from_this(), next,
                                  challenge](std::optional<std::string> role, std::optional<RpcOutcome> failure) {
-      net::post(self->stream_.get_executor(), [self, role, failure, next, challenge] {
+      net::dispatch(self->stream_.get_executor(), [self, role, failure, next, challenge] {
         if (failure) return self->send_json(failure->status, failure->body, Format::Json);
         if (!role)
           return self->send_error(401, "awf.auth/unauthorized", "unknown client or wrong secret",
@@ -342,10 +343,10 @@ class Session : public std::enable_shared_from_this<Session> {
     RpcCall call = std::move(request.calls.front());
     rpc_label_ = call.method;
     if (call.method == "awf.task/long-poll") return start_long_poll(std::move(call));
-    server_.pool().submit([self = shared_from_this(), call = std::move(call)](
+    server_.pool().run([self = shared_from_this(), call = std::move(call)](
                               pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, call) : unavailable(error);
-      net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
         self->send_outcome(outcome);
       });
     });
@@ -371,11 +372,11 @@ class Session : public std::enable_shared_from_this<Session> {
       self->send_json(status, out, self->format_);
     };
     if (request.calls.empty()) return finish({});
-    server_.pool().submit([self = shared_from_this(), calls = std::move(request.calls), finish](
+    server_.pool().run([self = shared_from_this(), calls = std::move(request.calls), finish](
                               pqxx::connection *connection, const std::string &error) mutable {
       std::vector<RpcOutcome> outcomes = connection ? run_rpc_batch(*connection, self->role_, calls)
                                                     : std::vector<RpcOutcome>(calls.size(), unavailable(error));
-      net::post(self->stream_.get_executor(),
+      net::dispatch(self->stream_.get_executor(),
                 [finish = std::move(finish), outcomes = std::move(outcomes)]() mutable { finish(std::move(outcomes)); });
     });
   }
@@ -409,9 +410,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void poll_once() {
     seen_ = server_.hub().generations(poll_slots_);
-    server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, self->poll_call_) : unavailable(error);
-      net::post(self->stream_.get_executor(),
+      net::dispatch(self->stream_.get_executor(),
                 [self, outcome = std::move(outcome)]() mutable { self->on_polled(std::move(outcome)); });
     });
   }
@@ -514,11 +515,11 @@ class Session : public std::enable_shared_from_this<Session> {
         "        FROM jsonb_array_elements(awf.task_list(f.d, f.n, f.s, NULL, NULL, 'createdAt', 'desc',"
         "                                                $2::int, 1) -> 'resources') r) END)"
         " FROM f";
-    server_.pool().submit([self = shared_from_this(), filter, count](pqxx::connection *connection,
+    server_.pool().run([self = shared_from_this(), filter, count](pqxx::connection *connection,
                                                                       const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {filter.dump(), std::to_string(count)})
                                       : unavailable(error);
-      net::post(self->stream_.get_executor(),
+      net::dispatch(self->stream_.get_executor(),
                 [self, outcome = std::move(outcome)] { self->send_json(outcome.status, outcome.body, Format::Json); });
     });
   }
@@ -526,7 +527,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // --- GET /health, GET /metrics -------------------------------------------------------------
 
   void handle_health() {
-    server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       std::string problem = error;
       if (connection != nullptr) {
         try {
@@ -536,7 +537,7 @@ class Session : public std::enable_shared_from_this<Session> {
           problem = outcome_for_exception(e).body["error"].value("message", e.what());
         }
       }
-      net::post(self->stream_.get_executor(), [self, problem, ok = connection != nullptr && problem.empty()] {
+      net::dispatch(self->stream_.get_executor(), [self, problem, ok = connection != nullptr && problem.empty()] {
         json body = {{"status", ok ? "ok" : "degraded"}, {"database", ok ? "ok" : "unavailable"},
                      {"longPollWakeups", self->server_.hub().preloaded() ? "shared-memory" : "polling"}};
         if (!ok) body["error"] = problem;
@@ -546,7 +547,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void handle_metrics() {
-    server_.pool().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &) {
+    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &) {
       std::ostringstream out;
       bool up = false;
       if (connection != nullptr) {
@@ -563,7 +564,7 @@ class Session : public std::enable_shared_from_this<Session> {
           outcome_for_exception(e);
         }
       }
-      net::post(self->stream_.get_executor(), [self, tasks = out.str(), up] {
+      net::dispatch(self->stream_.get_executor(), [self, tasks = out.str(), up] {
         Server &s = self->server_;
         std::ostringstream text;
         text << s.metrics().render() << tasks
@@ -640,7 +641,7 @@ void Server::verify(const Credential &credential, Verified done) {
     it->second.push_back(std::move(done));
     if (!first) return;
   }
-  pool_.submit([this, key, credential](pqxx::connection *connection, const std::string &error) {
+  pool_.run([this, key, credential](pqxx::connection *connection, const std::string &error) {
     std::optional<std::string> role;
     std::optional<RpcOutcome> failure;
     if (connection == nullptr) {

@@ -53,7 +53,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.listen_port, 8080);
   EXPECT_EQ(c.db, "");
   EXPECT_EQ(c.pool_size, 8u);
-  EXPECT_EQ(c.io_threads, 2u);
+  EXPECT_EQ(c.io_threads, 8u);
   EXPECT_EQ(c.body_limit, 1u << 20);
   EXPECT_EQ(c.header_timeout_ms, 10000);
   EXPECT_EQ(c.idle_timeout_ms, 60000);
