@@ -19,6 +19,7 @@ int Settings::in_progress_timeout_ms = 120000;
 int Settings::allowed_retry_count = 2;
 int Settings::retry_delay_ms = 10000;
 int Settings::retention_s = 86400;
+int Settings::nlflow_trace_retention_s = 86400;
 
 void define_settings() {
   // PGC_SUSET: a timeout default decides when an executor loses its task, so only a superuser
@@ -49,6 +50,12 @@ void define_settings() {
       "awf.retention", "How long done tasks and their logs are kept before they are deleted.",
       "Counted from the time the task finished. 0 keeps them forever.", &Settings::retention_s,
       86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "awf.nlflow_trace_retention",
+      "How long the traces of an NL Flow task (the task, its log, input and outcome) are kept.",
+      "Counted from the time the task was created, whatever its status. 0 keeps them forever.",
+      &Settings::nlflow_trace_retention_s, 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+      nullptr);
 }
 
 }  // namespace awf

@@ -9,6 +9,7 @@ struct Settings {
   static int allowed_retry_count;            // awf.default_allowed_retry_count
   static int retry_delay_ms;                 // awf.default_retry_delay
   static int retention_s;                    // awf.retention: keep done tasks this long (0: forever)
+  static int nlflow_trace_retention_s;       // awf.nlflow_trace_retention: NL Flow traces, from creation
 };
 
 // Defines the GUCs above; called from _PG_init.

@@ -73,6 +73,14 @@ const char kRetentionSql[] =
     "logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id) "
     "SELECT count(*) FROM gone";
 
+// awf.sweep_surfaces exists from schema 1.1 on; a library newer than the installed schema (before
+// ALTER EXTENSION awf UPDATE) skips it instead of failing every sweep.
+const char kSurfacesInstalledSql[] =
+    "SELECT to_regprocedure('awf.sweep_surfaces(timestamptz,integer,timestamptz)') IS NOT NULL";
+const char kSurfacesSql[] =
+    "SELECT (s ->> 'deadlineExceeded')::bigint, (s ->> 'tracesDeleted')::bigint"
+    "  FROM awf.sweep_surfaces($1, $2, $3) s";
+
 pg::PreparedStatement &promote_statement() {
   static pg::PreparedStatement s(kPromoteSql, {TIMESTAMPTZOID, INT4OID});
   return s;
@@ -87,6 +95,14 @@ pg::PreparedStatement &timeout_statement() {
 }
 pg::PreparedStatement &retention_statement() {
   static pg::PreparedStatement s(kRetentionSql, {TIMESTAMPTZOID, INT4OID});
+  return s;
+}
+pg::PreparedStatement &surfaces_installed_statement() {
+  static pg::PreparedStatement s(kSurfacesInstalledSql, {});
+  return s;
+}
+pg::PreparedStatement &surfaces_statement() {
+  static pg::PreparedStatement s(kSurfacesSql, {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID});
   return s;
 }
 
@@ -130,6 +146,18 @@ SweepResult sweep(int batch) {
     pg::SpiRows rows = retention_statement().execute(args.values(), args.nulls());
     result.deleted = pg::column_int(rows, 0, 0);
   }
+  pg::SpiRows installed = surfaces_installed_statement().execute(nullptr, nullptr, true);
+  if (DatumGetBool(pg::column_datum(installed, 0, 0))) {
+    pg::SpiArgs args(3);
+    args.set(0, TimestampTzGetDatum(now));
+    args.set(1, Int32GetDatum(batch));
+    if (Settings::nlflow_trace_retention_s > 0)
+      args.set(2, TimestampTzGetDatum(now - static_cast<TimestampTz>(Settings::nlflow_trace_retention_s) *
+                                                USECS_PER_SEC));
+    pg::SpiRows rows = surfaces_statement().execute(args.values(), args.nulls());
+    result.deadline_exceeded = pg::column_int(rows, 0, 0);
+    result.traces_deleted = pg::column_int(rows, 0, 1);
+  }
   spi.finish();
   return result;
 }
@@ -145,6 +173,10 @@ Jsonb *sweep_document(const SweepResult &r, MemoryContext context) {
   out.number(r.timed_out);
   out.key("deleted");
   out.number(r.deleted);
+  out.key("deadlineExceeded");
+  out.number(r.deadline_exceeded);
+  out.key("tracesDeleted");
+  out.number(r.traces_deleted);
   out.end_object();
   return out.finish(context);
 }

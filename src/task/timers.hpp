@@ -1,6 +1,6 @@
 // The time-driven transitions: waiting -> ready at executeAt, requested -> ready after
 // requestedToStartTimeout, in-progress -> waiting/done after inProgressTimeoutAt, and retention of
-// done tasks. Each step takes at most `batch` rows with SKIP LOCKED, so a sweep never waits for
+// done tasks; then the API surfaces' work (awf.sweep_surfaces: deadlines, NL Flow traces). Each step takes at most `batch` rows with SKIP LOCKED, so a sweep never waits for
 // (or deadlocks with) an executor holding a task; a locked task is handled on a later sweep.
 #pragma once
 
@@ -13,6 +13,8 @@ struct SweepResult {
   int64 requeued = 0;   // requested -> ready (start deadline passed)
   int64 timed_out = 0;  // in-progress -> waiting/ready/done (inProgressTimeoutAt passed)
   int64 deleted = 0;    // done tasks past retention, with their logs
+  int64 deadline_exceeded = 0;  // unfinished tasks past their deadline -> done/failed
+  int64 traces_deleted = 0;     // NL Flow tasks past awf.nlflow_trace_retention
 };
 
 // Runs one sweep inside the caller's transaction.
