@@ -155,18 +155,29 @@ void CredentialCache::remember(const Credential &credential, const std::string &
   entries_[k] = Entry{role, std::chrono::steady_clock::now() + ttl_};
 }
 
-std::optional<std::string> verify_credential(pqxx::connection &connection, const Credential &credential) {
+namespace {
+// Looks up a hash and what it grants; checks the secret against it in constant time. An unknown id
+// costs the time of a real check too, so timing does not reveal which ids exist.
+std::optional<std::string> check_secret(pqxx::connection &connection, const char *lookup_sql,
+                                        const Credential &credential) {
   pqxx::nontransaction tx(connection);
-  const pqxx::result r =
-      tx.exec_params("SELECT secret_hash, role FROM awf.client_lookup($1)", credential.client_id);
+  const pqxx::result r = tx.exec_params(lookup_sql, credential.client_id);
   if (r.empty() || r[0][0].is_null()) {
-    // Unknown client: spend the time a real check costs, so timing does not reveal it.
     static const std::string decoy = hash_secret("decoy");
     (void)secret_matches(credential.secret, decoy);
     return std::nullopt;
   }
   if (!secret_matches(credential.secret, r[0][0].c_str())) return std::nullopt;
   return std::string(r[0][1].c_str());
+}
+}  // namespace
+
+std::optional<std::string> verify_credential(pqxx::connection &connection, const Credential &credential) {
+  return check_secret(connection, "SELECT secret_hash, role FROM awf.client_lookup($1)", credential);
+}
+
+std::optional<std::string> verify_api_key(pqxx::connection &connection, const Credential &key) {
+  return check_secret(connection, "SELECT secret_hash, workflow_id FROM awf.nlflow_key_lookup($1)", key);
 }
 
 }  // namespace awf::bridge

@@ -51,4 +51,8 @@ class CredentialCache {
 // client is unknown, disabled, or the secret is wrong — the caller cannot tell which.
 std::optional<std::string> verify_credential(pqxx::connection &connection, const Credential &credential);
 
+// An NL Flow API key "KEYID.SECRET" (X-API-KEY), as a credential {KEYID, SECRET}: the workflow
+// it opens, or nullopt when the key is unknown or the secret wrong.
+std::optional<std::string> verify_api_key(pqxx::connection &connection, const Credential &key);
+
 }  // namespace awf::bridge

@@ -33,12 +33,14 @@ void set_listen(Config &config, const std::string &value, const std::string &sou
 
 std::string usage() {
   const Config d;
-  return "awf-bridge: the HTTP API of pg_awf (Aidbox Task Executor /rpc) in front of PostgreSQL.\n"
+  return "awf-bridge: the HTTP API of pg_awf (Aidbox Task Executor /rpc, NL Flow) in front of PostgreSQL.\n"
          "\n"
          "Usage:\n"
          "  awf-bridge [FLAGS]                          serve HTTP\n"
          "  awf-bridge client add ID --role ROLE [--description TEXT] [--db CONNINFO]\n"
          "                                              create (or reset) an API client; prints its secret once\n"
+         "  awf-bridge nlflow-key add WORKFLOW_ID [--id KEY_ID] [--description TEXT] [--db CONNINFO]\n"
+         "                                              create an NL Flow API key (X-API-KEY); prints it once\n"
          "\n"
          "Flags (default in brackets):\n"
          "  --listen HOST:PORT      address to serve on [" + d.listen_host + ":" + std::to_string(d.listen_port) + "]; env AWF_BRIDGE_LISTEN\n"

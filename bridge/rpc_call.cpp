@@ -159,6 +159,7 @@ RpcOutcome run_query(pqxx::connection &connection, const std::string &role, cons
       case 1: result = tx.exec_params(sql, params[0]); break;
       case 2: result = tx.exec_params(sql, params[0], params[1]); break;
       case 3: result = tx.exec_params(sql, params[0], params[1], params[2]); break;
+      case 4: result = tx.exec_params(sql, params[0], params[1], params[2], params[3]); break;
       default: throw std::invalid_argument("run_query: too many parameters");
     }
     tx.commit();

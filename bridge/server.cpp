@@ -20,6 +20,7 @@
 #include "core/wakeup_slots.hpp"
 #include "http_errors.hpp"
 #include "log.hpp"
+#include "nlflow.hpp"
 #include "rpc_call.hpp"
 #include "rpc_request.hpp"
 
@@ -132,6 +133,7 @@ class Session : public std::enable_shared_from_this<Session> {
     started_ = Clock::now();
     rpc_label_.clear();
     client_.clear();
+    correlation_.clear();
     // The start line is known as soon as it is parsed, also when the header then announces a body
     // over the limit (Beast reports that before the header counts as done).
     if (!parser_->get().method_string().empty()) {
@@ -230,7 +232,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // bridge grow a series per made-up name.
   std::string metrics_label() const {
     if (!rpc_label_.empty()) {
-      if (rpc_label_ == "batch" || rpc_label_ == "GET /AidboxTask" || find_method(rpc_label_)) return rpc_label_;
+      if (rpc_label_ == "batch" || rpc_label_ == "GET /AidboxTask" || find_method(rpc_label_) ||
+          rpc_label_.compare(0, 7, "nlflow ") == 0)  // set from nlflow_call_name only
+        return rpc_label_;
       return "unknown-method";
     }
     for (const char *known : {"/rpc", "/AidboxTask", "/health", "/metrics"})
@@ -247,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session> {
                  {"ms", std::round(seconds * 100000.0) / 100.0}};
     if (!rpc_label_.empty()) line["rpc"] = rpc_label_;
     if (!client_.empty()) line["client"] = client_;
+    if (!correlation_.empty()) line["correlation_id"] = correlation_;
     log_line(std::move(line));
   }
 
@@ -270,8 +275,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return only(http::verb::get, "GET", [this] { authenticate([this] { handle_task_count(); }); });
     if (path_ == "/health") return only(http::verb::get, "GET", [this] { handle_health(); });
     if (path_ == "/metrics") return only(http::verb::get, "GET", [this] { handle_metrics(); });
+    if (path_.compare(0, kNlflowPrefix.size(), kNlflowPrefix) == 0) return handle_nlflow();
     send_error(404, "awf.http/not-found",
-               "no such path: " + path_ + " (the API is POST /rpc, GET /AidboxTask, GET /health, GET /metrics)",
+               "no such path: " + path_ +
+                   " (the API is POST /rpc, GET /AidboxTask, GET /health, GET /metrics, "
+                   "/api/v1/runtime/workflow/{workflowId}/task…)",
                Format::Json);
   }
 
@@ -299,7 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
       role_ = *role;
       return next();
     }
-    server_.verify(*credential, [self = shared_from_this(), next,
+    server_.verify(Server::CredentialKind::Client, *credential, [self = shared_from_this(), next,
                                  challenge](std::optional<std::string> role, std::optional<RpcOutcome> failure) {
       net::dispatch(self->stream_.get_executor(), [self, role, failure, next, challenge] {
         if (failure) return self->send_json(failure->status, failure->body, Format::Json);
@@ -524,6 +532,156 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // --- NL Flow REST API (seed 003): X-API-KEY of the workflow, then awf.nlflow_* as awf_user ---
+
+  void handle_nlflow() {
+    const NlflowMatch match = match_nlflow(method_, path_);
+    if (!match.route) {
+      if (!match.allow.empty())
+        return send_error(405, "awf.http/method-not-allowed",
+                          method_ + " is not allowed on " + path_ + "; use " + match.allow, Format::Json,
+                          {{"Allow", match.allow}});
+      return send_error(404, "awf.http/not-found",
+                        "no such NL Flow path: " + path_ +
+                            " (the calls are under /api/v1/runtime/workflow/{workflowId}/task)",
+                        Format::Json);
+    }
+    nlflow_ = *match.route;
+    rpc_label_ = std::string(nlflow_call_name(nlflow_.call));
+    const auto correlation = request_["X-Correlation-Id"];
+    correlation_ = std::string(correlation.data(), correlation.size());
+    const auto header = request_["X-API-KEY"];
+    const std::string key(header.data(), header.size());
+    if (key.empty())
+      return send_error(401, "awf.auth/unauthorized",
+                        "X-API-KEY is required: an API key of workflow \"" + nlflow_.workflow + "\"", Format::Json);
+    const size_t dot = key.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == key.size())
+      return send_error(401, "awf.auth/unauthorized", "X-API-KEY is malformed: an API key reads KEYID.SECRET",
+                        Format::Json);
+    const Credential credential{key.substr(0, dot), key.substr(dot + 1)};
+    client_ = "nlflow-key:" + credential.client_id;
+    if (auto workflow = server_.api_keys().role_of(credential)) return nlflow_authorized(*workflow);
+    server_.verify(Server::CredentialKind::NlflowKey, credential,
+                   [self = shared_from_this()](std::optional<std::string> workflow, std::optional<RpcOutcome> failure) {
+                     net::dispatch(self->stream_.get_executor(), [self, workflow, failure] {
+                       if (failure) return self->send_json(failure->status, failure->body, Format::Json);
+                       if (!workflow)
+                         return self->send_error(401, "awf.auth/unauthorized", "unknown API key or wrong secret",
+                                                 Format::Json);
+                       self->nlflow_authorized(*workflow);
+                     });
+                   });
+  }
+
+  void nlflow_authorized(const std::string &key_workflow) {
+    const std::string &workflow = nlflow_.workflow;
+    if (key_workflow != workflow)
+      return send_error(403, "awf.auth/forbidden", "this API key is not a key of workflow \"" + workflow + "\"",
+                        Format::Json);
+    NlflowQuery query;
+    try {
+      query = read_nlflow_query(nlflow_.call, parse_query(query_));
+    } catch (const std::invalid_argument &e) {
+      return send_error(400, "awf.http/bad-query", e.what(), Format::Json);
+    }
+    if (!nlflow_.task.empty() && !is_uuid(nlflow_.task))
+      return send_error(404, "awf.nlflow/task-not-found",
+                        "NL Flow workflow \"" + workflow + "\" has no task " + nlflow_.task + " (task IDs are UUIDs)",
+                        Format::Json);
+    std::string sql;
+    std::vector<std::string> params = {workflow};
+    int success = 200;
+    switch (nlflow_.call) {
+      case NlflowCall::Create: {
+        const auto content_type = request_[http::field::content_type];
+        const std::string_view type(content_type.data(), content_type.size());
+        if (type.empty() || format_of_content_type(type) != Format::Json || !utf8_charset(type))
+          return send_error(415, "awf.http/unsupported-media-type",
+                            "the body of a task must be JSON: Content-Type: application/json; charset=utf-8, got \"" +
+                                std::string(type) + "\"",
+                            Format::Json);
+        json input;
+        try {
+          input = decode(request_.body(), Format::Json);
+        } catch (const DecodeError &e) {
+          return send_error(400, "awf.http/malformed-body", std::string("the body is not UTF-8 JSON: ") + e.what(),
+                            Format::Json);
+        }
+        if (!input.is_object())
+          return send_error(400, "awf.http/malformed-body",
+                            std::string("the body must be a JSON object (the workflow's input), got ") +
+                                input.type_name(),
+                            Format::Json);
+        sql = "SELECT pg_catalog.jsonb_build_object('taskId',"
+              " awf.nlflow_task_create($1, $2::jsonb, NULLIF($3, ''), $4::boolean))";
+        params.push_back(request_.body());
+        params.push_back(correlation_);
+        params.push_back(query.verbose_errors ? "true" : "false");
+        success = 202;
+        break;
+      }
+      case NlflowCall::TaskStatus:
+        sql = "SELECT pg_catalog.jsonb_build_object('status', awf.nlflow_task_status($1, $2::uuid))";
+        params.push_back(nlflow_.task);
+        break;
+      case NlflowCall::StatusMap:
+        sql = "SELECT awf.nlflow_status_map($1,"
+              " CASE jsonb_typeof($2::jsonb) WHEN 'array' THEN"
+              "  (SELECT array_agg(x::uuid) FROM jsonb_array_elements_text($2::jsonb) x) END,"
+              " CASE jsonb_typeof($3::jsonb) WHEN 'array' THEN"
+              "  (SELECT array_agg(x) FROM jsonb_array_elements_text($3::jsonb) x) END)";
+        params.push_back(query.task_ids ? query.task_ids->dump() : "null");
+        params.push_back(query.statuses ? query.statuses->dump() : "null");
+        break;
+      case NlflowCall::Response:
+        sql = "SELECT awf.nlflow_task_response($1, $2::uuid)";
+        params.push_back(nlflow_.task);
+        break;
+      case NlflowCall::Request:
+        sql = "SELECT awf.nlflow_task_request($1, $2::uuid)";
+        params.push_back(nlflow_.task);
+        break;
+      case NlflowCall::DeleteOne:
+        sql = "SELECT pg_catalog.to_jsonb(awf.nlflow_task_delete($1, $2::uuid, NULL))";
+        params.push_back(nlflow_.task);
+        success = 204;
+        break;
+      case NlflowCall::DeleteMany:
+        sql = "SELECT pg_catalog.to_jsonb(awf.nlflow_task_delete($1, NULL,"
+              " CASE jsonb_typeof($2::jsonb) WHEN 'array' THEN"
+              "  (SELECT array_agg(x) FROM jsonb_array_elements_text($2::jsonb) x) END))";
+        params.push_back(query.statuses ? query.statuses->dump() : "null");
+        success = 204;
+        break;
+    }
+    server_.pool().run([self = shared_from_this(), sql, params, success](pqxx::connection *connection,
+                                                                        const std::string &error) {
+      RpcOutcome outcome = connection ? run_query(*connection, "awf_user", sql, params) : unavailable(error);
+      net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome), success] {
+        if (outcome.status != 200) {
+          const std::string sqlstate = outcome.body["error"].value("sqlstate", "");
+          return self->send_json(nlflow_status_for_sqlstate(sqlstate, outcome.status), outcome.body, Format::Json);
+        }
+        if (success == 204) return self->send(204, "", media_type(Format::Json));
+        self->send_json(success, outcome.body, Format::Json);
+      });
+    });
+  }
+
+  // "application/json" and "application/json; charset=utf-8" are UTF-8; another charset is not.
+  static bool utf8_charset(std::string_view content_type) {
+    std::string lower(content_type);
+    for (auto &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const size_t at = lower.find("charset=");
+    if (at == std::string::npos) return true;
+    std::string charset = lower.substr(at + 8);
+    charset = charset.substr(0, charset.find(';'));
+    while (!charset.empty() && (charset.back() == ' ' || charset.back() == '"')) charset.pop_back();
+    while (!charset.empty() && (charset.front() == ' ' || charset.front() == '"')) charset.erase(0, 1);
+    return charset == "utf-8" || charset == "utf8";
+  }
+
   // --- GET /health, GET /metrics -------------------------------------------------------------
 
   void handle_health() {
@@ -598,7 +756,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   size_t requests_ = 0;
   Clock::time_point started_ = Clock::now();
-  std::string method_, path_, query_, rpc_label_, client_, role_;
+  std::string method_, path_, query_, rpc_label_, client_, role_, correlation_;
+  NlflowRoute nlflow_{NlflowCall::Create, {}, {}};
   Format format_ = Format::Json;
   // long-poll state
   RpcCall poll_call_;
@@ -617,7 +776,8 @@ Server::Server(Config config)
       accept_timer_(io_),
       pool_(config_.db, config_.pool_size),
       hub_(pool_, io_),
-      credentials_(std::chrono::milliseconds(config_.auth_cache_ms)) {}
+      credentials_(std::chrono::milliseconds(config_.auth_cache_ms)),
+      api_keys_(std::chrono::milliseconds(config_.auth_cache_ms)) {}
 
 void Server::session_started(const std::shared_ptr<Session> &session) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
@@ -631,8 +791,8 @@ void Server::session_ended(Session *) {
     it = it->expired() ? sessions_.erase(it) : std::next(it);
 }
 
-void Server::verify(const Credential &credential, Verified done) {
-  const std::string key = CredentialCache::key(credential);
+void Server::verify(CredentialKind kind, const Credential &credential, Verified done) {
+  const std::string key = (kind == CredentialKind::Client ? "c" : "k") + CredentialCache::key(credential);
   {
     // One check per credential at a time: a thousand executors reconnecting with the same
     // secret cost one hash, not a thousand (each takes milliseconds and megabytes).
@@ -641,16 +801,21 @@ void Server::verify(const Credential &credential, Verified done) {
     it->second.push_back(std::move(done));
     if (!first) return;
   }
-  pool_.run([this, key, credential](pqxx::connection *connection, const std::string &error) {
-    std::optional<std::string> role;
+  pool_.run([this, kind, key, credential](pqxx::connection *connection, const std::string &error) {
+    std::optional<std::string> granted;
     std::optional<RpcOutcome> failure;
     if (connection == nullptr) {
       failure = RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
                                            "The bridge reconnects by itself; retry the request."), {}};
     } else {
       try {
-        role = verify_credential(*connection, credential);
-        if (role) credentials_.remember(credential, *role);
+        if (kind == CredentialKind::Client) {
+          granted = verify_credential(*connection, credential);
+          if (granted) credentials_.remember(credential, *granted);
+        } else {
+          granted = verify_api_key(*connection, credential);
+          if (granted) api_keys_.remember(credential, *granted);
+        }
       } catch (const std::exception &e) {
         failure = outcome_for_exception(e);
       }
@@ -661,7 +826,7 @@ void Server::verify(const Credential &credential, Verified done) {
       waiting = std::move(verifying_[key]);
       verifying_.erase(key);
     }
-    for (auto &callback : waiting) callback(role, failure);
+    for (auto &callback : waiting) callback(granted, failure);
   });
 }
 

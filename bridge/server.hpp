@@ -42,6 +42,7 @@ class Server {
   DbPool &pool() { return pool_; }
   LongPollHub &hub() { return hub_; }
   CredentialCache &credentials() { return credentials_; }
+  CredentialCache &api_keys() { return api_keys_; }
   Metrics &metrics() { return metrics_; }
   bool shutting_down() const { return shutting_down_.load(); }
   size_t open_connections() const { return connections_.load(); }
@@ -49,10 +50,12 @@ class Server {
   void session_started(const std::shared_ptr<Session> &session);
   void session_ended(Session *session);
 
-  // Checks a credential on the pool (once at a time per credential) and calls `done` on a pool
-  // thread with the client's role, nothing for a bad credential, or a failure to answer with.
+  // Checks a credential with a pool connection (once at a time per credential) and calls `done`
+  // with what it grants (a client's role; an NL Flow API key's workflow), nothing for a bad
+  // credential, or a failure to answer with. Remembers a good one in credentials() / api_keys().
   using Verified = std::function<void(std::optional<std::string>, std::optional<RpcOutcome>)>;
-  void verify(const Credential &credential, Verified done);
+  enum class CredentialKind { Client, NlflowKey };
+  void verify(CredentialKind kind, const Credential &credential, Verified done);
 
  private:
   void accept();
@@ -67,6 +70,7 @@ class Server {
   DbPool pool_;
   LongPollHub hub_;
   CredentialCache credentials_;
+  CredentialCache api_keys_;
   Metrics metrics_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<size_t> connections_{0};
