@@ -43,6 +43,11 @@ CREATE TABLE awf.nlflow_task (
 CREATE INDEX nlflow_task_workflow_idx ON awf.nlflow_task (workflow_id, created_at);
 CREATE INDEX nlflow_task_created_idx ON awf.nlflow_task (created_at);
 
+-- Their rows are user data: pg_dump must keep them (as it keeps tasks and definitions).
+SELECT pg_catalog.pg_extension_config_dump('awf.nlflow_workflow', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.nlflow_api_key', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.nlflow_task', '');
+
 -- The NL Flow status of a task, from its core lifecycle:
 --   SUBMITTED  created, or waiting for its first executeAt (not queued yet)
 --   RUNNING    ready, requested, in-progress, or waiting to be retried
@@ -50,11 +55,13 @@ CREATE INDEX nlflow_task_created_idx ON awf.nlflow_task (created_at);
 --   ERROR      done, failed (by the executor or by its in-progress timeout, retries used up)
 --   DROPPED    done past its deadline (queue + execution time over the workflow timeout), or
 --              canceled (the workflow was unpublished, or the task canceled)
+-- The deadline is enforced by the worker's sweep, so at most awf.tick_interval late.
 CREATE FUNCTION awf.nlflow_status(status text, outcome text, outcome_reason jsonb, retry_count integer)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE
+    WHEN status IS NULL THEN NULL  -- the task is gone (awf.retention ran first)
     WHEN status = 'created' OR (status = 'waiting' AND retry_count = 0) THEN 'SUBMITTED'
     WHEN status <> 'done' THEN 'RUNNING'
     WHEN outcome = 'succeeded' THEN 'COMPLETED'
@@ -291,7 +298,7 @@ BEGIN
   IF st = 'COMPLETED' THEN
     RETURN coalesce(t.result, 'null'::jsonb);
   ELSIF st IN ('SUBMITTED', 'RUNNING') THEN
-    RAISE EXCEPTION 'task % of NL Flow workflow "%" is %: its outcome is ready once it is COMPLETED or ERROR',
+    RAISE EXCEPTION 'task % of NL Flow workflow "%" is %: its outcome is ready once it is COMPLETED, ERROR or DROPPED',
       t.id, workflow_id, st USING ERRCODE = 'WA003';
   END IF;
   -- ERROR: the executor's own message first; DROPPED: why it was dropped.
