@@ -210,10 +210,9 @@ bool is_utf8(const std::string &s) {
   return true;
 }
 
-// Replaces invalid UTF-8 with U+FFFD (as the JSON output does), so that neither format ever
-// emits it. Well-formed text, the usual case, is returned as it is.
-std::string valid_utf8(const std::string &s) {
-  if (is_utf8(s)) return s;
+// Invalid UTF-8 replaced with U+FFFD (as the JSON output does), so that neither format ever emits
+// it. Only called for text that is not well-formed; the usual case is written as it is.
+std::string repaired_utf8(const std::string &s) {
   return nlohmann::json::parse(nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
       .get<std::string>();
 }
@@ -310,7 +309,8 @@ class YamlWriter {
   // single-quoted when it only looks like something else, double-quoted with escapes when it
   // holds characters a reader must not be given literally.
   void string(const std::string &raw) {
-    const std::string text = valid_utf8(raw);
+    if (!is_utf8(raw)) return string(repaired_utf8(raw));
+    const std::string &text = raw;
     if (has_unsafe_chars(text)) {
       double_quoted(text);
     } else if (needs_quotes(text)) {
@@ -409,6 +409,18 @@ std::optional<Format> format_for_accept(std::string_view accept, Format fallback
     if (end == accept.size()) break;
   }
   return best;
+}
+
+bool is_utf8_charset(std::string_view content_type) {
+  for (size_t p = content_type.find(';'); p != std::string_view::npos; p = content_type.find(';', p + 1)) {
+    std::string_view param = trim(content_type.substr(p + 1, content_type.find(';', p + 1) - p - 1));
+    if (lower(param.substr(0, 8)) != "charset=") continue;
+    std::string_view value = trim(param.substr(8));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    const std::string charset = lower(value);
+    return charset == "utf-8" || charset == "utf8";
+  }
+  return true;
 }
 
 std::string_view media_type(Format format) {

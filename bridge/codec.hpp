@@ -39,6 +39,9 @@ std::optional<Format> format_of_content_type(std::string_view content_type);
 // header or */*. nullopt: nothing acceptable.
 std::optional<Format> format_for_accept(std::string_view accept, Format fallback);
 
+// Whether a Content-Type's charset parameter, if any, is UTF-8 ("utf-8", "utf8", any case).
+bool is_utf8_charset(std::string_view content_type);
+
 // The media type sent back for a format.
 std::string_view media_type(Format format);
 

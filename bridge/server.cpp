@@ -596,7 +596,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case NlflowCall::Create: {
         const auto content_type = request_[http::field::content_type];
         const std::string_view type(content_type.data(), content_type.size());
-        if (type.empty() || format_of_content_type(type) != Format::Json || !utf8_charset(type))
+        if (type.empty() || format_of_content_type(type) != Format::Json || !is_utf8_charset(type))
           return send_error(415, "awf.http/unsupported-media-type",
                             "the body of a task must be JSON: Content-Type: application/json; charset=utf-8, got \"" +
                                 std::string(type) + "\"",
@@ -667,19 +667,6 @@ class Session : public std::enable_shared_from_this<Session> {
         self->send_json(success, outcome.body, Format::Json);
       });
     });
-  }
-
-  // "application/json" and "application/json; charset=utf-8" are UTF-8; another charset is not.
-  static bool utf8_charset(std::string_view content_type) {
-    std::string lower(content_type);
-    for (auto &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const size_t at = lower.find("charset=");
-    if (at == std::string::npos) return true;
-    std::string charset = lower.substr(at + 8);
-    charset = charset.substr(0, charset.find(';'));
-    while (!charset.empty() && (charset.back() == ' ' || charset.back() == '"')) charset.pop_back();
-    while (!charset.empty() && (charset.front() == ' ' || charset.front() == '"')) charset.erase(0, 1);
-    return charset == "utf-8" || charset == "utf8";
   }
 
   // --- GET /health, GET /metrics -------------------------------------------------------------

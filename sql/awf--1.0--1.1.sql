@@ -211,9 +211,9 @@ BEGIN
   END IF;
   created := awf.task_create(definition => w.definition, params => input, label => correlation_id);
   task_id := (created -> 'resource' ->> 'id')::uuid;
-  SELECT t.created_at INTO created_at FROM awf.task t WHERE t.id = task_id;
   UPDATE awf.task t SET deadline_at = t.created_at + w.timeout_ms * interval '1 millisecond'
-   WHERE t.id = task_id;
+   WHERE t.id = task_id
+  RETURNING t.created_at INTO created_at;
   INSERT INTO awf.nlflow_task (task_id, workflow_id, correlation_id, verbose_errors, created_at)
   VALUES (task_id, w.id, correlation_id, coalesce(verbose_errors, false), created_at);
   RETURN task_id;
@@ -335,9 +335,11 @@ DECLARE
   wanted text[] := awf.nlflow_check_statuses(statuses);
   deleted bigint;
 BEGIN
-  PERFORM awf.nlflow_workflow_get(workflow_id);
+  -- Errors name the missing workflow or task (nlflow_task_get checks the workflow too).
   IF task_id IS NOT NULL THEN
     PERFORM awf.nlflow_task_get(workflow_id, task_id);
+  ELSE
+    PERFORM awf.nlflow_workflow_get(workflow_id);
   END IF;
   -- Lock order: nlflow_task, then task (as the trace sweep does).
   WITH doomed AS (

@@ -422,3 +422,16 @@ TEST(Encode, InvalidUtf8InKeysIsReplacedNeverEmitted) {
 
 }  // namespace
 }  // namespace awf::bridge::test
+
+namespace awf::bridge::test {
+namespace {
+TEST(ContentType, Utf8Charset) {
+  EXPECT_TRUE(is_utf8_charset("application/json"));
+  EXPECT_TRUE(is_utf8_charset("application/json; charset=utf-8"));
+  EXPECT_TRUE(is_utf8_charset("application/json;charset=\"UTF-8\""));
+  EXPECT_TRUE(is_utf8_charset("application/json; Charset=utf8"));
+  EXPECT_FALSE(is_utf8_charset("application/json; charset=latin1"));
+  EXPECT_FALSE(is_utf8_charset("application/json; q=1; charset=iso-8859-1"));
+}
+}  // namespace
+}  // namespace awf::bridge::test
