@@ -10,7 +10,7 @@ OBJS = $(SRCS:.cpp=.o)
 
 REGRESS = install lifecycle retries list_status bad_input roles nlflow
 REGRESS_OPTS = --load-extension=awf
-ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue
+ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue sequence_advance
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=awf
 
 PG_CONFIG ?= pg_config

@@ -262,6 +262,13 @@ Datum wait_ready(FunctionCallInfo fcinfo) {
   return JsonbPGetDatum(out.finish(CurrentMemoryContext));
 }
 
+// awf.wakeup_note(definition): for the SQL functions that make tasks ready (XINA run, sequences).
+Datum wakeup_note(FunctionCallInfo fcinfo) {
+  auto name = text_arg(fcinfo, 0);
+  if (name) wakeup::note_ready(*name);
+  return (Datum)0;
+}
+
 Datum definition_slot(FunctionCallInfo fcinfo) {
   auto name = text_arg(fcinfo, 0);
   if (!name) throw_invalid_param("awf.definition_slot", "definition", "is required");
@@ -290,3 +297,4 @@ AWF_ENTRY_POINT(awf_task_list, awf::task_list)
 AWF_ENTRY_POINT(awf_tick, awf::tick)
 AWF_ENTRY_POINT(awf_wait_ready, awf::wait_ready)
 AWF_ENTRY_POINT(awf_definition_slot, awf::definition_slot)
+AWF_ENTRY_POINT(awf_wakeup_note, awf::wakeup_note)

@@ -34,7 +34,7 @@ struct TypedFunction {
   FmgrInfo flinfo;
 };
 
-std::array<TypedFunction, 10> typed_functions = {{
+std::array<TypedFunction, 12> typed_functions = {{
     {Method::Poll, "awf.task_poll(pg_catalog.text[],pg_catalog.text[],pg_catalog.int4)", InvalidOid, {}},
     {Method::LongPoll,
      "awf.task_long_poll(pg_catalog.text[],pg_catalog.text[],pg_catalog.int4,pg_catalog.int4)",
@@ -57,6 +57,11 @@ std::array<TypedFunction, 10> typed_functions = {{
      "awf.task_list(pg_catalog.text[],pg_catalog.text[],pg_catalog.text[],pg_catalog.text[],"
      "pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.int4,pg_catalog.int4)",
      InvalidOid, {}},
+    {Method::NlflowWorkflowPut,
+     "awf.nlflow_workflow_put(pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.int8,"
+     "pg_catalog.bool)",
+     InvalidOid, {}},
+    {Method::NlflowWorkflowList, "awf.nlflow_workflow_list(pg_catalog.text)", InvalidOid, {}},
 }};
 
 // Forget resolved functions when pg_proc changes (e.g. DROP/CREATE EXTENSION in this backend).
@@ -285,6 +290,15 @@ std::vector<NullableDatum> typed_arguments(const MethodInfo &info, const ParamRe
       }
       return args;
     }
+    case Method::NlflowWorkflowPut: {
+      // timeout: ms of queue plus execution time; absent means the default of one hour.
+      NullableDatum timeout = p.int8("timeout");
+      if (timeout.isnull) timeout = ParamReader::value(Int64GetDatum(3600000));
+      return {p.string("id", true), p.string("name", true), p.string("definition", true), timeout,
+              p.boolean("published")};
+    }
+    case Method::NlflowWorkflowList:
+      return {p.string("id")};
   }
   throw Error(ErrorCode::Internal, "unhandled method");
 }

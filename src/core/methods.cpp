@@ -5,7 +5,7 @@
 namespace awf {
 
 namespace {
-constexpr std::array<MethodInfo, 13> kMethods = {{
+constexpr std::array<MethodInfo, 15> kMethods = {{
     {Method::Poll, "awf.task/poll", "task_poll", ""},
     {Method::LongPoll, "awf.task/long-poll", "task_long_poll", ""},
     {Method::Start, "awf.task/start", "task_start", ""},
@@ -19,6 +19,8 @@ constexpr std::array<MethodInfo, 13> kMethods = {{
     {Method::Status, "awf.task/status", "task_status", ""},
     {Method::Cancel, "awf.task/cancel", "task_cancel", ""},
     {Method::List, "awf.task/list", "task_list", ""},
+    {Method::NlflowWorkflowPut, "awf.nlflow/workflow-put", "nlflow_workflow_put", ""},
+    {Method::NlflowWorkflowList, "awf.nlflow/workflow-list", "nlflow_workflow_list", ""},
 }};
 }  // namespace
 
@@ -32,7 +34,7 @@ std::string_view known_methods_list() {
   return "awf.task/poll, awf.task/long-poll, awf.task/start, awf.task/notify (also "
          "awf.task/heartbeat, awf.task/progress), awf.task/success, awf.task/fail, "
          "awf.task/create, awf.task/create-and-execute, awf.task/status, awf.task/cancel, "
-         "awf.task/list";
+         "awf.task/list, awf.nlflow/workflow-put, awf.nlflow/workflow-list";
 }
 
 }  // namespace awf

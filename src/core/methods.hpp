@@ -17,6 +17,8 @@ enum class Method {
   Status,
   Cancel,
   List,
+  NlflowWorkflowPut,   // admin: register or change an NL Flow workflow
+  NlflowWorkflowList,  // admin: NL Flow workflows and their API key ids
 };
 
 struct MethodInfo {

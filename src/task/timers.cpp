@@ -65,7 +65,8 @@ const char kTimeoutSql[] =
     "         'inProgressTimeout expired' FROM timed_out x) "
     "SELECT x.definition, x.status FROM timed_out x";
 
-const char kRetentionSql[] =
+// Schema 1.0 and 1.1.
+const char kRetentionSqlV10[] =
     "WITH old AS ("
     " SELECT r.id FROM awf.task r WHERE r.status = 'done' AND r.updated_at < $1"
     "  ORDER BY r.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
@@ -73,12 +74,27 @@ const char kRetentionSql[] =
     "logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id) "
     "SELECT count(*) FROM gone";
 
-// awf.sweep_surfaces exists from schema 1.1 on; a library newer than the installed schema (before
-// ALTER EXTENSION awf UPDATE) skips it instead of failing every sweep.
-const char kSurfacesInstalledSql[] =
-    "SELECT to_regprocedure('awf.sweep_surfaces(timestamptz,integer,timestamptz)') IS NOT NULL";
+// Schema 1.2: archived tasks stay; the XINA and NL Flow rows of a deleted task go with it.
+const char kRetentionSql[] =
+    "WITH old AS ("
+    " SELECT r.id FROM awf.task r WHERE r.status = 'done' AND NOT r.archived AND r.updated_at < $1"
+    "  ORDER BY r.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "gone AS (DELETE FROM awf.task t USING old WHERE t.id = old.id RETURNING t.id), "
+    "logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id), "
+    "xina AS (DELETE FROM awf.xina_task x USING gone WHERE x.task_id = gone.id), "
+    "nlflow AS (DELETE FROM awf.nlflow_task n USING gone WHERE n.task_id = gone.id) "
+    "SELECT count(*) FROM gone";
+
+// The installed schema, as far as the sweep cares: a library newer than the schema (before
+// ALTER EXTENSION awf UPDATE) sweeps what that schema has instead of failing every sweep.
+const char kSchemaLevelSql[] =
+    "SELECT CASE WHEN to_regprocedure('awf.xina_action(jsonb)') IS NOT NULL THEN 12"
+    "            WHEN to_regprocedure('awf.sweep_surfaces(timestamptz,integer,timestamptz)')"
+    "                 IS NOT NULL THEN 11"
+    "            ELSE 10 END";
 const char kSurfacesSql[] =
-    "SELECT (s ->> 'deadlineExceeded')::bigint, (s ->> 'tracesDeleted')::bigint"
+    "SELECT (s ->> 'deadlineExceeded')::bigint, (s ->> 'tracesDeleted')::bigint,"
+    "       coalesce((s ->> 'concluded')::bigint, 0)"
     "  FROM awf.sweep_surfaces($1, $2, $3) s";
 
 pg::PreparedStatement &promote_statement() {
@@ -93,12 +109,13 @@ pg::PreparedStatement &timeout_statement() {
   static pg::PreparedStatement s(kTimeoutSql, {TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID});
   return s;
 }
-pg::PreparedStatement &retention_statement() {
-  static pg::PreparedStatement s(kRetentionSql, {TIMESTAMPTZOID, INT4OID});
-  return s;
+pg::PreparedStatement &retention_statement(int schema_level) {
+  static pg::PreparedStatement v10(kRetentionSqlV10, {TIMESTAMPTZOID, INT4OID});
+  static pg::PreparedStatement v12(kRetentionSql, {TIMESTAMPTZOID, INT4OID});
+  return schema_level >= 12 ? v12 : v10;
 }
-pg::PreparedStatement &surfaces_installed_statement() {
-  static pg::PreparedStatement s(kSurfacesInstalledSql, {});
+pg::PreparedStatement &schema_level_statement() {
+  static pg::PreparedStatement s(kSchemaLevelSql, {});
   return s;
 }
 pg::PreparedStatement &surfaces_statement() {
@@ -139,15 +156,16 @@ SweepResult sweep(int batch) {
     args.set(3, Int32GetDatum(Settings::retry_delay_ms));
     result.timed_out = note_ready_rows(timeout_statement().execute(args.values(), args.nulls()), 1);
   }
+  pg::SpiRows level_rows = schema_level_statement().execute(nullptr, nullptr, true);
+  const int schema_level = static_cast<int>(pg::column_int(level_rows, 0, 0));
   if (Settings::retention_s > 0) {
     pg::SpiArgs args(2);
     args.set(0, TimestampTzGetDatum(now - static_cast<TimestampTz>(Settings::retention_s) * USECS_PER_SEC));
     args.set(1, Int32GetDatum(batch));
-    pg::SpiRows rows = retention_statement().execute(args.values(), args.nulls());
+    pg::SpiRows rows = retention_statement(schema_level).execute(args.values(), args.nulls());
     result.deleted = pg::column_int(rows, 0, 0);
   }
-  pg::SpiRows installed = surfaces_installed_statement().execute(nullptr, nullptr, true);
-  if (DatumGetBool(pg::column_datum(installed, 0, 0))) {
+  if (schema_level >= 11) {
     pg::SpiArgs args(3);
     args.set(0, TimestampTzGetDatum(now));
     args.set(1, Int32GetDatum(batch));
@@ -157,6 +175,7 @@ SweepResult sweep(int batch) {
     pg::SpiRows rows = surfaces_statement().execute(args.values(), args.nulls());
     result.deadline_exceeded = pg::column_int(rows, 0, 0);
     result.traces_deleted = pg::column_int(rows, 0, 1);
+    result.concluded = pg::column_int(rows, 0, 2);
   }
   spi.finish();
   return result;
@@ -177,6 +196,8 @@ Jsonb *sweep_document(const SweepResult &r, MemoryContext context) {
   out.number(r.deadline_exceeded);
   out.key("tracesDeleted");
   out.number(r.traces_deleted);
+  out.key("concluded");
+  out.number(r.concluded);
   out.end_object();
   return out.finish(context);
 }

@@ -15,6 +15,7 @@ struct SweepResult {
   int64 deleted = 0;    // done tasks past retention, with their logs
   int64 deadline_exceeded = 0;  // unfinished tasks past their deadline -> done/failed
   int64 traces_deleted = 0;     // NL Flow tasks past awf.nlflow_trace_retention
+  int64 concluded = 0;          // XINA tasks whose delayed conclude came due
 };
 
 // Runs one sweep inside the caller's transaction.
