@@ -25,6 +25,13 @@ HttpError http_error_for_sqlstate(std::string_view sqlstate) {
   return {500, "awf.db/error"};
 }
 
+int surface_status_for_sqlstate(std::string_view sqlstate, int rpc_status) {
+  if (sqlstate == "WA001") return 404;
+  if (sqlstate == "WA003") return 409;
+  if (sqlstate == "WA101") return 400;
+  return rpc_status;
+}
+
 nlohmann::json error_body(std::string_view type, std::string_view message, std::string_view detail,
                           std::string_view hint, std::string_view sqlstate) {
   nlohmann::json error = {{"type", type}, {"message", message}};

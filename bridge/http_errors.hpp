@@ -26,6 +26,12 @@ struct HttpError {
 //   anything else -> 500
 HttpError http_error_for_sqlstate(std::string_view sqlstate);
 
+// The REST surfaces (NL Flow, XINA) answer domain errors with the usual REST statuses instead of
+// /rpc's 422: WA001 no such workflow or task -> 404, WA003 a task in the wrong state (outcome
+// asked while running, cancel of a concluded task, ...) -> 409, WA101 invalid input -> 400;
+// anything else keeps `rpc_status`.
+int surface_status_for_sqlstate(std::string_view sqlstate, int rpc_status);
+
 // The body of an error response.
 nlohmann::json error_body(std::string_view type, std::string_view message,
                           std::string_view detail = {}, std::string_view hint = {},

@@ -123,11 +123,4 @@ NlflowQuery read_nlflow_query(NlflowCall call, const std::vector<std::pair<std::
   return q;
 }
 
-int nlflow_status_for_sqlstate(std::string_view sqlstate, int rpc_status) {
-  if (sqlstate == "WA001") return 404;
-  if (sqlstate == "WA003") return 409;
-  if (sqlstate == "WA101") return 400;
-  return rpc_status;
-}
-
 }  // namespace awf::bridge

@@ -52,8 +52,4 @@ struct NlflowQuery {
 };
 NlflowQuery read_nlflow_query(NlflowCall call, const std::vector<std::pair<std::string, std::string>> &query);
 
-// The HTTP status of an error of an awf.nlflow_* function, by SQLSTATE: no such workflow or task
-// 404, outcome asked while running 409, invalid input 400; otherwise as for /rpc.
-int nlflow_status_for_sqlstate(std::string_view sqlstate, int rpc_status);
-
 }  // namespace awf::bridge

@@ -21,6 +21,7 @@
 #include "http_errors.hpp"
 #include "log.hpp"
 #include "nlflow.hpp"
+#include "xina.hpp"
 #include "rpc_call.hpp"
 #include "rpc_request.hpp"
 
@@ -233,11 +234,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string metrics_label() const {
     if (!rpc_label_.empty()) {
       if (rpc_label_ == "batch" || rpc_label_ == "GET /AidboxTask" || find_method(rpc_label_) ||
-          rpc_label_.compare(0, 7, "nlflow ") == 0)  // set from nlflow_call_name only
+          rpc_label_.compare(0, 7, "nlflow ") == 0 ||  // set from nlflow_call_name only
+          rpc_label_.compare(0, 4, "xina") == 0)       // set from xina_action_label only
         return rpc_label_;
       return "unknown-method";
     }
-    for (const char *known : {"/rpc", "/AidboxTask", "/health", "/metrics"})
+    for (const char *known : {"/rpc", "/AidboxTask", "/health", "/metrics", "/xina/actions"})
       if (path_ == known) return path_;
     return "other";
   }
@@ -275,11 +277,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return only(http::verb::get, "GET", [this] { authenticate([this] { handle_task_count(); }); });
     if (path_ == "/health") return only(http::verb::get, "GET", [this] { handle_health(); });
     if (path_ == "/metrics") return only(http::verb::get, "GET", [this] { handle_metrics(); });
+    if (path_ == "/xina/actions")
+      return only(http::verb::post, "POST", [this] { authenticate([this] { handle_xina(); }); });
     if (path_.compare(0, kNlflowPrefix.size(), kNlflowPrefix) == 0) return handle_nlflow();
     send_error(404, "awf.http/not-found",
                "no such path: " + path_ +
                    " (the API is POST /rpc, GET /AidboxTask, GET /health, GET /metrics, "
-                   "/api/v1/runtime/workflow/{workflowId}/task…)",
+                   "POST /xina/actions, /api/v1/runtime/workflow/{workflowId}/task…)",
                Format::Json);
   }
 
@@ -661,10 +665,45 @@ class Session : public std::enable_shared_from_this<Session> {
       net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome), success] {
         if (outcome.status != 200) {
           const std::string sqlstate = outcome.body["error"].value("sqlstate", "");
-          return self->send_json(nlflow_status_for_sqlstate(sqlstate, outcome.status), outcome.body, Format::Json);
+          return self->send_json(surface_status_for_sqlstate(sqlstate, outcome.status), outcome.body, Format::Json);
         }
         if (success == 204) return self->send(204, "", media_type(Format::Json));
         self->send_json(success, outcome.body, Format::Json);
+      });
+    });
+  }
+
+  // --- XINA task actions (seed 004): one JSON action document, awf.xina_action as the client ---
+
+  void handle_xina() {
+    rpc_label_ = "xina";
+    const auto content_type = request_[http::field::content_type];
+    const std::string_view type(content_type.data(), content_type.size());
+    if (type.empty() || format_of_content_type(type) != Format::Json || !is_utf8_charset(type))
+      return send_error(415, "awf.http/unsupported-media-type",
+                        "a XINA action is JSON: Content-Type: application/json, got \"" + std::string(type) + "\"",
+                        Format::Json);
+    json action;
+    try {
+      action = decode(request_.body(), Format::Json);
+    } catch (const DecodeError &e) {
+      return send_error(400, "awf.http/malformed-body", std::string("the body is not UTF-8 JSON: ") + e.what(),
+                        Format::Json);
+    }
+    if (!action.is_object())
+      return send_error(400, "awf.xina/invalid-action",
+                        std::string("a XINA action is a JSON object like {\"action\": \"run\", \"tasks\": [...]}, got ") +
+                            action.type_name(),
+                        Format::Json);
+    rpc_label_ = xina_action_label(action);
+    static const std::string sql = "SELECT awf.xina_action($1::jsonb)";
+    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+      RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {self->request_.body()})
+                                      : unavailable(error);
+      net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome)] {
+        int status = outcome.status;
+        if (status != 200) status = surface_status_for_sqlstate(outcome.body["error"].value("sqlstate", ""), status);
+        self->send_json(status, outcome.body, Format::Json);
       });
     });
   }

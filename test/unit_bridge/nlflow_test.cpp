@@ -2,7 +2,9 @@
 // taskIds / taskStatuses / verboseErrorOutput are read.
 #include <gtest/gtest.h>
 
+#include "http_errors.hpp"
 #include "nlflow.hpp"
+#include "xina.hpp"
 
 namespace awf::bridge::test {
 namespace {
@@ -93,11 +95,11 @@ TEST(NlflowQuery, ParametersOfOtherCallsAndUnknownOnesAreIgnored) {
 }
 
 TEST(NlflowErrors, StatusBySqlstate) {
-  EXPECT_EQ(nlflow_status_for_sqlstate("WA001", 422), 404);
-  EXPECT_EQ(nlflow_status_for_sqlstate("WA003", 422), 409);
-  EXPECT_EQ(nlflow_status_for_sqlstate("WA101", 400), 400);
-  EXPECT_EQ(nlflow_status_for_sqlstate("42501", 403), 403);
-  EXPECT_EQ(nlflow_status_for_sqlstate("08006", 503), 503);
+  EXPECT_EQ(surface_status_for_sqlstate("WA001", 422), 404);
+  EXPECT_EQ(surface_status_for_sqlstate("WA003", 422), 409);
+  EXPECT_EQ(surface_status_for_sqlstate("WA101", 400), 400);
+  EXPECT_EQ(surface_status_for_sqlstate("42501", 403), 403);
+  EXPECT_EQ(surface_status_for_sqlstate("08006", 503), 503);
 }
 
 TEST(NlflowIds, IsUuid) {
@@ -110,3 +112,11 @@ TEST(NlflowIds, IsUuid) {
 
 }  // namespace
 }  // namespace awf::bridge::test
+
+TEST(XinaLabel, KnownActionsOnly) {
+  EXPECT_EQ(awf::bridge::xina_action_label(nlohmann::json{{"action", "run"}}), "xina run");
+  EXPECT_EQ(awf::bridge::xina_action_label(nlohmann::json{{"action", "resume"}}), "xina resume");
+  EXPECT_EQ(awf::bridge::xina_action_label(nlohmann::json{{"action", "made-up"}}), "xina");
+  EXPECT_EQ(awf::bridge::xina_action_label(nlohmann::json{{"action", 7}}), "xina");
+  EXPECT_EQ(awf::bridge::xina_action_label(nlohmann::json::object()), "xina");
+}
