@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run by scripts/test.sh inside a pg_virtualenv cluster with awf in shared_preload_libraries: the
-# background worker tests, the long-poll wakeup test, and the bridge's end-to-end (/rpc, NL Flow)
+# background worker tests, the long-poll wakeup test, and the bridge's end-to-end (/rpc, NL Flow, XINA)
 # and load checks.
 # Writes "<passed> <failed>" to $AWF_LOG_DIR/<suite>.counts.
 set -uo pipefail
@@ -37,6 +37,11 @@ record bridge-e2e
 # The NL Flow REST API through the bridge, with executors on /rpc and the worker's timeouts.
 bash test/bridge/nlflow_e2e.sh >"$LOG_DIR/nlflow-e2e.log" 2>&1
 record nlflow-e2e
+
+# The XINA task actions through the bridge: every action, sequences under 4 executors, pause and
+# resume, the worker's delayed concludes, deadlines and retention.
+bash test/bridge/xina_e2e.sh >"$LOG_DIR/xina-e2e.log" 2>&1
+record xina-e2e
 
 # The bridge under load: lifecycle rate through HTTP (JSON, YAML) against direct SQL, and 1,000 idle
 # long-polls (memory, database connections). Figures are printed; only hard limits fail it.

@@ -42,7 +42,7 @@ AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -t -v 15 -o shared_preload_libraries=awf \
   -o awf.database=postgres -o awf.tick_interval=50 bash "$ROOT/scripts/test-preloaded.sh" \
   >"$LOG_DIR/cluster-preloaded.log" 2>&1
 preloaded_rc=$?
-for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2e nlflow-e2e bridge-load; do
+for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2e nlflow-e2e xina-e2e bridge-load; do
   f="$LOG_DIR/$suite.counts"
   if [ -f "$f" ]; then
     read -r p fl <"$f"

@@ -19,8 +19,8 @@ CREATE INDEX task_seq_idx ON awf.task (seq, num) WHERE seq IS NOT NULL AND statu
 -- change of which task runs next: run, pause, resume and the advance after a task finishes.
 --   paused     no new task of the sequence starts (the running one finishes)
 --   held_task  the task that holds the sequence: it failed (by its executor, a timeout or its
---              deadline). The sequence stays paused until `resume`; with `continue: true` the
---              held task runs again before the rest.
+--              deadline -- also while waiting for its turn). The sequence stays paused until
+--              `resume`; with `continue: true` the held task runs again before the rest.
 CREATE TABLE awf.task_sequence (
   name text PRIMARY KEY,
   paused boolean NOT NULL DEFAULT false,
@@ -92,30 +92,51 @@ BEGIN
 END
 $$;
 
--- A task of a sequence finished: a failed one holds the sequence (see awf.task_sequence); any
--- other outcome lets the next task run. Every path to `done` goes through here -- executor,
--- timeouts, deadlines, cancels -- because it is a trigger; the WHEN clause keeps it off every
--- task that has no sequence.
-CREATE FUNCTION awf.sequence_advance()
+-- Keeps a sequence's rules on every status change of its tasks, whatever made it (executor,
+-- timers, deadlines, cancels, concludes): a trigger, so no path can forget them. Its WHEN clause
+-- keeps it off every task without a sequence (an AFTER trigger: it only reads the old row version,
+-- it does not lock it). For a task of a sequence:
+--   * finished (done) while it was the head: a failure holds the sequence (paused, held_task);
+--     any other outcome lets the next task run;
+--   * failed while waiting for its turn (created; e.g. its deadline passed): it holds the sequence
+--     too, so the sequence stops where that task was to run;
+--   * back to ready or waiting from a claim or a run (requeued, or failed with retries left)
+--     while the sequence is paused: it goes back to created -- pause lets the running attempt
+--     finish, not a new one start. The sequence row is locked first, so a pause committing
+--     meanwhile is seen.
+CREATE FUNCTION awf.sequence_rules()
 RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, awf, pg_temp
 AS $$
+DECLARE
+  now timestamptz := clock_timestamp();
+  paused boolean;
 BEGIN
-  IF NEW.outcome = 'failed' THEN
+  IF NEW.status = OLD.status THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.status = 'done' AND NEW.outcome = 'failed' THEN
     INSERT INTO awf.task_sequence AS s (name, paused, held_task, updated_at)
-    VALUES (NEW.seq, true, NEW.id, clock_timestamp())
+    VALUES (NEW.seq, true, NEW.id, now)
     ON CONFLICT (name) DO UPDATE SET paused = true, held_task = NEW.id, updated_at = excluded.updated_at;
-  ELSE
+  ELSIF NEW.status = 'done' AND OLD.status <> 'created' THEN
     PERFORM awf.sequence_promote(NEW.seq);
+  ELSIF NEW.status IN ('ready', 'waiting') AND OLD.status IN ('requested', 'in-progress') THEN
+    SELECT s.paused INTO paused FROM awf.task_sequence s WHERE s.name = NEW.seq FOR SHARE;
+    IF paused THEN
+      UPDATE awf.task t SET status = 'created', due_at = NULL, updated_at = now, version = t.version + 1
+       WHERE t.id = NEW.id AND t.status = NEW.status;
+      INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
+      VALUES (NEW.id, now, 'status', NEW.status, 'created', format('sequence "%s" is paused', NEW.seq));
+    END IF;
   END IF;
   RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER task_sequence_advance AFTER UPDATE OF status ON awf.task
-  FOR EACH ROW WHEN (NEW.seq IS NOT NULL AND NEW.status = 'done' AND OLD.status <> 'done'
-                     AND OLD.status <> 'created')
-  EXECUTE FUNCTION awf.sequence_advance();
+CREATE TRIGGER task_sequence_rules AFTER UPDATE OF status ON awf.task
+  FOR EACH ROW WHEN (NEW.seq IS NOT NULL)
+  EXECUTE FUNCTION awf.sequence_rules();
 
 -- Reading XINA action documents. Each raises WA101 naming the field (`what`) it rejects.
 CREATE FUNCTION awf.xina_long(what text, v jsonb)
@@ -278,12 +299,13 @@ BEGIN
     pos := format('run: tasks[%s]', i);
     IF jsonb_typeof(item) = 'number' OR (jsonb_typeof(item) = 'object' AND item ? 'type' AND NOT item ? 'name') THEN
       FOR copied IN
-        SELECT jsonb_build_object('name', t.definition, 'conf', t.params, 'parent', x.parent_num,
+        SELECT jsonb_build_object('name', t.definition, 'conf', t.params, 'parent', p.num,
                                   'seq', t.seq, 'auto', x.auto, 'archive', t.archived, 'open', x.open,
                                   'desc', t.description, 'priority', t.priority, 'timeout', x.timeout_ms,
                                   'ref_id', x.ref_id)
           FROM unnest(awf.xina_resolve('run', jsonb_build_array(item), i)) AS r(num)
           JOIN awf.xina_task x ON x.num = r.num JOIN awf.task t ON t.id = x.task_id
+          LEFT JOIN awf.xina_task p ON p.num = x.parent_num   -- a parent cleaned since is left out
          ORDER BY r.num
       LOOP
         specs := specs || jsonb_strip_nulls(copied);
@@ -308,8 +330,8 @@ BEGIN
         RAISE EXCEPTION '%.priority must be a 32-bit integer, got %', pos, v_priority USING ERRCODE = 'WA101';
       END IF;
       v_timeout := awf.xina_long(pos || '.timeout', item -> 'timeout');
-      IF v_timeout <= 0 THEN
-        RAISE EXCEPTION '%.timeout must be a positive number of milliseconds, got %', pos, v_timeout
+      IF v_timeout NOT BETWEEN 1 AND 2147483647 THEN
+        RAISE EXCEPTION '%.timeout must be 1 to 2147483647 milliseconds, got %', pos, v_timeout
           USING ERRCODE = 'WA101';
       END IF;
       specs := specs || jsonb_strip_nulls(item);
@@ -618,7 +640,6 @@ DECLARE
   held uuid;
   now timestamptz := clock_timestamp();
   again_id uuid;
-  again_definition text;
   again_num bigint;
   continued bigint[] := '{}';
 BEGIN
@@ -628,23 +649,22 @@ BEGIN
     UPDATE awf.task_sequence s SET paused = false, held_task = NULL, updated_at = now WHERE s.name = seq_name;
     again_id := NULL;
     IF coalesce(continue_held, false) AND held IS NOT NULL THEN
+      -- Back in line: the sequence runs it next (at once, unless an earlier task still runs).
       UPDATE awf.task t
-         SET status = 'ready', outcome = NULL, outcome_reason = NULL, error = NULL, result = NULL,
+         SET status = 'created', outcome = NULL, outcome_reason = NULL, error = NULL, result = NULL,
              exec_id = NULL, retry_count = 0, execute_at = now, due_at = NULL,
              deadline_at = now + x.timeout_ms * interval '1 millisecond',
              updated_at = now, version = t.version + 1
         FROM awf.xina_task x
        WHERE t.id = held AND x.task_id = t.id AND t.status = 'done' AND t.outcome = 'failed'
-      RETURNING t.id, t.definition, x.num INTO again_id, again_definition, again_num;
+      RETURNING t.id, x.num INTO again_id, again_num;
     END IF;
     IF again_id IS NOT NULL THEN
       INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
-      VALUES (again_id, now, 'status', 'done', 'ready', format('continued by resume of sequence "%s"', seq_name));
-      PERFORM awf.wakeup_note(again_definition);
+      VALUES (again_id, now, 'status', 'done', 'created', format('continued by resume of sequence "%s"', seq_name));
       continued := continued || again_num;
-    ELSE
-      PERFORM awf.sequence_promote(seq_name);
     END IF;
+    PERFORM awf.sequence_promote(seq_name);
   END LOOP;
   RETURN jsonb_build_object('resumed', to_jsonb(names), 'continued', to_jsonb(continued));
 END

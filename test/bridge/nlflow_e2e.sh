@@ -24,8 +24,8 @@ finish() {
   [ -n "$BRIDGE_PID" ] && kill "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
   rm -rf "$TMP"
   echo "nlflow-e2e: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
+  # A bare `exit` in an EXIT trap keeps the status from before the trap: say it explicitly.
+  exit $((failed > 0))
 }
 trap finish EXIT
 
