@@ -8,7 +8,7 @@ DATA = $(wildcard sql/awf--*.sql)
 SRCS = $(wildcard src/core/*.cpp src/pg/*.cpp src/task/*.cpp src/wakeup/*.cpp src/worker/*.cpp src/*.cpp)
 OBJS = $(SRCS:.cpp=.o)
 
-REGRESS = install lifecycle retries list_status bad_input roles nlflow
+REGRESS = install lifecycle retries list_status bad_input roles nlflow xina
 REGRESS_OPTS = --load-extension=awf
 ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue sequence_advance
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=awf

@@ -92,6 +92,24 @@ BEGIN
 END
 $$;
 
+-- Moves a queued head (ready or waiting) of a paused sequence back to `created`. SKIP LOCKED: a
+-- head being claimed right now is running, and may go on.
+CREATE FUNCTION awf.sequence_park(seq_name text, now timestamptz, why text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  WITH head AS (
+    SELECT t.id, t.status AS old_status FROM awf.task t
+     WHERE t.seq = seq_name AND t.status <> 'done' AND t.status IN ('ready', 'waiting')
+     FOR UPDATE SKIP LOCKED),
+  parked AS (
+    UPDATE awf.task t SET status = 'created', due_at = NULL, updated_at = now, version = t.version + 1
+      FROM head h WHERE t.id = h.id
+    RETURNING t.id, h.old_status)
+  INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
+  SELECT p.id, now, 'status', p.old_status, 'created', why FROM parked p
+$$;
+
 -- Keeps a sequence's rules on every status change of its tasks, whatever made it (executor,
 -- timers, deadlines, cancels, concludes): a trigger, so no path can forget them. Its WHEN clause
 -- keeps it off every task without a sequence (an AFTER trigger: it only reads the old row version,
@@ -99,7 +117,8 @@ $$;
 --   * finished (done) while it was the head: a failure holds the sequence (paused, held_task);
 --     any other outcome lets the next task run;
 --   * failed while waiting for its turn (created; e.g. its deadline passed): it holds the sequence
---     too, so the sequence stops where that task was to run;
+--     too, so the sequence stops where that task was to run. The earliest failed task holds, and
+--     a hold parks a queued head as pause does;
 --   * back to ready or waiting from a claim or a run (requeued, or failed with retries left)
 --     while the sequence is paused: it goes back to created -- pause lets the running attempt
 --     finish, not a new one start. The sequence row is locked first, so a pause committing
@@ -116,9 +135,16 @@ BEGIN
     RETURN NULL;
   END IF;
   IF NEW.status = 'done' AND NEW.outcome = 'failed' THEN
+    -- The earliest failed task holds (the one the sequence stopped at); a later one does not
+    -- take over an existing hold.
     INSERT INTO awf.task_sequence AS s (name, paused, held_task, updated_at)
     VALUES (NEW.seq, true, NEW.id, now)
-    ON CONFLICT (name) DO UPDATE SET paused = true, held_task = NEW.id, updated_at = excluded.updated_at;
+    ON CONFLICT (name) DO UPDATE
+      SET paused = true, updated_at = excluded.updated_at,
+          held_task = CASE WHEN s.held_task IS NULL
+                             OR NOT EXISTS (SELECT 1 FROM awf.task h WHERE h.id = s.held_task AND h.num < NEW.num)
+                           THEN NEW.id ELSE s.held_task END;
+    PERFORM awf.sequence_park(NEW.seq, now, format('sequence "%s" is held by a failed task', NEW.seq));
   ELSIF NEW.status = 'done' AND OLD.status <> 'created' THEN
     PERFORM awf.sequence_promote(NEW.seq);
   ELSIF NEW.status IN ('ready', 'waiting') AND OLD.status IN ('requested', 'in-progress') THEN
@@ -308,7 +334,7 @@ BEGIN
           LEFT JOIN awf.xina_task p ON p.num = x.parent_num   -- a parent cleaned since is left out
          ORDER BY r.num
       LOOP
-        specs := specs || jsonb_strip_nulls(copied);
+        specs := specs || jsonb_strip_nulls(copied || jsonb_build_object('entry', i));
       END LOOP;
     ELSIF jsonb_typeof(item) = 'object' THEN
       IF item -> 'name' IS NULL OR jsonb_typeof(item -> 'name') = 'null' THEN
@@ -318,13 +344,11 @@ BEGIN
       IF item ? 'conf' AND jsonb_typeof(item -> 'conf') NOT IN ('object', 'null') THEN
         RAISE EXCEPTION '%.conf must be an object, got %', pos, jsonb_typeof(item -> 'conf') USING ERRCODE = 'WA101';
       END IF;
-      PERFORM awf.xina_long(pos || '.parent', item -> 'parent'),
-              awf.xina_text(pos || '.seq', item -> 'seq'),
+      PERFORM awf.xina_text(pos || '.seq', item -> 'seq'),
               awf.xina_bool(pos || '.auto', item -> 'auto'),
               awf.xina_bool(pos || '.archive', item -> 'archive'),
               awf.xina_bool(pos || '.open', item -> 'open'),
-              awf.xina_text(pos || '.desc', item -> 'desc', 10000),
-              awf.xina_long(pos || '.ref_id', item -> 'ref_id');
+              awf.xina_text(pos || '.desc', item -> 'desc', 10000);
       v_priority := awf.xina_long(pos || '.priority', item -> 'priority');
       IF v_priority NOT BETWEEN -2147483648 AND 2147483647 THEN
         RAISE EXCEPTION '%.priority must be a 32-bit integer, got %', pos, v_priority USING ERRCODE = 'WA101';
@@ -334,7 +358,11 @@ BEGIN
         RAISE EXCEPTION '%.timeout must be 1 to 2147483647 milliseconds, got %', pos, v_timeout
           USING ERRCODE = 'WA101';
       END IF;
-      specs := specs || jsonb_strip_nulls(item);
+      -- Normalized: numbers as parsed (5.0 is 5), and the entry it came from for later messages.
+      specs := specs || jsonb_strip_nulls(item || jsonb_build_object(
+        'priority', v_priority, 'timeout', v_timeout,
+        'parent', awf.xina_long(pos || '.parent', item -> 'parent'),
+        'ref_id', awf.xina_long(pos || '.ref_id', item -> 'ref_id'), 'entry', i));
     ELSE
       RAISE EXCEPTION '% must be a task definition (an object with "name") or a task reference, got %',
         pos, left(item::text, 64) USING ERRCODE = 'WA101';
@@ -359,7 +387,8 @@ BEGIN
     IF v_parent_num IS NOT NULL THEN
       SELECT x.task_id INTO v_parent_id FROM awf.xina_task x WHERE x.num = v_parent_num;
       IF v_parent_id IS NULL THEN
-        RAISE EXCEPTION 'run: tasks[%].parent: no XINA task %', i, v_parent_num USING ERRCODE = 'WA001';
+        RAISE EXCEPTION 'run: tasks[%].parent: no XINA task %', spec ->> 'entry', v_parent_num
+          USING ERRCODE = 'WA001';
       END IF;
     END IF;
     free := seq_name IS NULL OR (
@@ -611,17 +640,7 @@ BEGIN
   FOREACH seq_name IN ARRAY names LOOP
     INSERT INTO awf.task_sequence AS s (name, paused, updated_at) VALUES (seq_name, true, now)
     ON CONFLICT (name) DO UPDATE SET paused = true, updated_at = now;
-    -- SKIP LOCKED: a head being claimed right now is running, and may go on.
-    WITH head AS (
-      SELECT t.id, t.status AS old_status FROM awf.task t
-       WHERE t.seq = seq_name AND t.status <> 'done' AND t.status IN ('ready', 'waiting')
-       FOR UPDATE SKIP LOCKED),
-    held AS (
-      UPDATE awf.task t SET status = 'created', due_at = NULL, updated_at = now, version = t.version + 1
-        FROM head h WHERE t.id = h.id
-      RETURNING t.id, h.old_status)
-    INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
-    SELECT h.id, now, 'status', h.old_status, 'created', format('sequence "%s" paused', seq_name) FROM held h;
+    PERFORM awf.sequence_park(seq_name, now, format('sequence "%s" paused', seq_name));
   END LOOP;
   RETURN jsonb_build_object('paused', to_jsonb(names));
 END
