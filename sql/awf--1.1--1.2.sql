@@ -341,6 +341,11 @@ BEGIN
         RAISE EXCEPTION '%.name is required: the task definition executors poll', pos USING ERRCODE = 'WA101';
       END IF;
       PERFORM awf.xina_text(pos || '.name', item -> 'name');
+      -- Definition names are limited in bytes, as everywhere in the core (awf.task_poll).
+      IF octet_length(item ->> 'name') > 255 THEN
+        RAISE EXCEPTION '%.name must be at most 255 bytes long, got %', pos, octet_length(item ->> 'name')
+          USING ERRCODE = 'WA101';
+      END IF;
       IF item ? 'conf' AND jsonb_typeof(item -> 'conf') NOT IN ('object', 'null') THEN
         RAISE EXCEPTION '%.conf must be an object, got %', pos, jsonb_typeof(item -> 'conf') USING ERRCODE = 'WA101';
       END IF;
@@ -794,6 +799,65 @@ BEGIN
     SELECT count(*) INTO traces FROM gone;
   END IF;
   RETURN jsonb_build_object('deadlineExceeded', expired, 'tracesDeleted', traces, 'concluded', concluded);
+END
+$$;
+
+-- A workflow's definition is a task definition name: at most 255 bytes, as the core counts it
+-- (1.1 counted characters, so a long non-ASCII name was accepted and every task create failed).
+CREATE OR REPLACE FUNCTION awf.nlflow_workflow_put(id text, name text, definition text,
+                                        timeout_ms bigint DEFAULT 3600000,
+                                        published boolean DEFAULT true)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.nlflow_workflow;
+  now timestamptz := clock_timestamp();
+BEGIN
+  IF id IS NULL OR id !~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' THEN
+    RAISE EXCEPTION 'NL Flow workflow id "%" is not valid: 1 to 128 letters, digits, ".", "_" or "-"',
+      coalesce(id, 'null') USING ERRCODE = 'WA101';
+  END IF;
+  IF name IS NULL OR length(name) NOT BETWEEN 1 AND 255 THEN
+    RAISE EXCEPTION 'NL Flow workflow "%": name must be 1 to 255 characters', id USING ERRCODE = 'WA101';
+  END IF;
+  IF definition IS NULL OR length(definition) = 0 OR octet_length(definition) > 255 THEN
+    RAISE EXCEPTION 'NL Flow workflow "%": definition must be 1 to 255 bytes long (a task definition name)', id
+      USING ERRCODE = 'WA101';
+  END IF;
+  IF timeout_ms IS NULL OR timeout_ms <= 0 THEN
+    RAISE EXCEPTION 'NL Flow workflow "%": timeout_ms must be a positive number of milliseconds, got %',
+      id, coalesce(timeout_ms::text, 'null') USING ERRCODE = 'WA101';
+  END IF;
+  INSERT INTO awf.nlflow_workflow AS x (id, name, definition, timeout_ms, published, created_at, updated_at)
+  VALUES (nlflow_workflow_put.id, nlflow_workflow_put.name, nlflow_workflow_put.definition,
+          nlflow_workflow_put.timeout_ms, coalesce(nlflow_workflow_put.published, true), now, now)
+  ON CONFLICT ON CONSTRAINT nlflow_workflow_pkey DO UPDATE
+    SET name = excluded.name, definition = excluded.definition, timeout_ms = excluded.timeout_ms,
+        published = excluded.published, updated_at = now
+  RETURNING * INTO w;
+  IF NOT w.published THEN
+    -- Lock order: nlflow_task, then task (as the trace sweep and deletes do).
+    WITH mine AS (
+      SELECT n.task_id, t.status AS old_status
+        FROM awf.nlflow_task n JOIN awf.task t ON t.id = n.task_id
+       WHERE n.workflow_id = w.id AND t.status <> 'done'
+         FOR UPDATE OF n),
+    dropped AS (
+      UPDATE awf.task t
+         SET status = 'done', outcome = 'canceled',
+             outcome_reason = jsonb_build_object('type', 'awf.nlflow/workflow-unpublished',
+               'message', format('Dropped: NL Flow workflow "%s" was unpublished', w.id)),
+             due_at = NULL, updated_at = now, version = t.version + 1
+        FROM mine
+       WHERE t.id = mine.task_id AND t.status <> 'done'
+      RETURNING t.id, t.exec_id, mine.old_status)
+    INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)
+    SELECT d.id, now, 'status', d.exec_id, d.old_status, 'done', 'NL Flow workflow unpublished'
+      FROM dropped d;
+  END IF;
+  RETURN jsonb_build_object('id', w.id, 'name', w.name, 'definition', w.definition,
+                            'timeout', w.timeout_ms, 'published', w.published);
 END
 $$;
 
