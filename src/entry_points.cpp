@@ -190,6 +190,15 @@ Datum task_list(FunctionCallInfo fcinfo) {
                    {"created", "waiting", "ready", "requested", "in-progress", "done"});
   r.outcomes = text_array_arg(fcinfo, 3, method, "outcome");
   if (r.outcomes) check_statuses(method, "outcome", *r.outcomes, {"succeeded", "failed", "canceled"});
+  // Each filter value is compared with every row it reads: bound them, as awf.rpc does.
+  const std::pair<const char *, const std::optional<std::vector<std::string>> *> filters[] = {
+      {"includeDefinitions", &r.include_definitions}, {"excludeDefinitions", &r.exclude_definitions},
+      {"status", &r.statuses}, {"outcome", &r.outcomes}};
+  for (const auto &[key, values] : filters)
+    if (*values && static_cast<int64_t>((*values)->size()) > Limits::kMaxListFilter)
+      throw_invalid_param(method, key,
+                          "has " + std::to_string((*values)->size()) + " values; at most " +
+                              std::to_string(Limits::kMaxListFilter) + " are allowed");
   r.ilike = text_arg(fcinfo, 4);
   if (r.ilike) check_length(method, "ilike", *r.ilike, Limits::kMaxNameLength);
   const std::string sort_by = text_arg(fcinfo, 5).value_or("createdAt");

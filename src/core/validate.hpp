@@ -15,6 +15,7 @@ struct Limits {
   static constexpr int64_t kMaxBatchSize = 1000;
   static constexpr int64_t kMaxLongPollTimeoutMs = 600000;  // 10 minutes
   static constexpr int64_t kMaxDefinitions = 100;            // definitions named in one poll
+  static constexpr int64_t kMaxListFilter = 1000;            // values of one awf.task/list filter
   static constexpr int64_t kMaxNameLength = 255;             // a definition name
   static constexpr int64_t kMaxLabelLength = 1024;
   static constexpr int64_t kMaxMessageLength = 10000;        // heartbeat message, progress unit
