@@ -536,6 +536,31 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // The JSON object in the body of a REST surface's request (NL Flow create, XINA actions), or
+  // nullopt after answering 415 (not JSON, or not UTF-8) or 400 (malformed, or not an object).
+  std::optional<json> read_json_object(const char *type_rule, const char *not_object_type,
+                                       const char *not_object_rule) {
+    const auto content_type = request_[http::field::content_type];
+    const std::string_view type(content_type.data(), content_type.size());
+    if (type.empty() || format_of_content_type(type) != Format::Json || !is_utf8_charset(type)) {
+      send_error(415, "awf.http/unsupported-media-type", std::string(type_rule) + ", got \"" + std::string(type) + "\"",
+                 Format::Json);
+      return std::nullopt;
+    }
+    json body;
+    try {
+      body = decode(request_.body(), Format::Json);
+    } catch (const DecodeError &e) {
+      send_error(400, "awf.http/malformed-body", std::string("the body is not UTF-8 JSON: ") + e.what(), Format::Json);
+      return std::nullopt;
+    }
+    if (!body.is_object()) {
+      send_error(400, not_object_type, std::string(not_object_rule) + ", got " + body.type_name(), Format::Json);
+      return std::nullopt;
+    }
+    return body;
+  }
+
   // --- NL Flow REST API (seed 003): X-API-KEY of the workflow, then awf.nlflow_* as awf_user ---
 
   void handle_nlflow() {
@@ -598,25 +623,9 @@ class Session : public std::enable_shared_from_this<Session> {
     int success = 200;
     switch (nlflow_.call) {
       case NlflowCall::Create: {
-        const auto content_type = request_[http::field::content_type];
-        const std::string_view type(content_type.data(), content_type.size());
-        if (type.empty() || format_of_content_type(type) != Format::Json || !is_utf8_charset(type))
-          return send_error(415, "awf.http/unsupported-media-type",
-                            "the body of a task must be JSON: Content-Type: application/json; charset=utf-8, got \"" +
-                                std::string(type) + "\"",
-                            Format::Json);
-        json input;
-        try {
-          input = decode(request_.body(), Format::Json);
-        } catch (const DecodeError &e) {
-          return send_error(400, "awf.http/malformed-body", std::string("the body is not UTF-8 JSON: ") + e.what(),
-                            Format::Json);
-        }
-        if (!input.is_object())
-          return send_error(400, "awf.http/malformed-body",
-                            std::string("the body must be a JSON object (the workflow's input), got ") +
-                                input.type_name(),
-                            Format::Json);
+        if (!read_json_object("the body of a task must be JSON: Content-Type: application/json; charset=utf-8",
+                              "awf.http/malformed-body", "the body must be a JSON object (the workflow's input)"))
+          return;
         sql = "SELECT pg_catalog.jsonb_build_object('taskId',"
               " awf.nlflow_task_create($1, $2::jsonb, NULLIF($3, ''), $4::boolean))";
         params.push_back(request_.body());
@@ -677,25 +686,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle_xina() {
     rpc_label_ = "xina";
-    const auto content_type = request_[http::field::content_type];
-    const std::string_view type(content_type.data(), content_type.size());
-    if (type.empty() || format_of_content_type(type) != Format::Json || !is_utf8_charset(type))
-      return send_error(415, "awf.http/unsupported-media-type",
-                        "a XINA action is JSON: Content-Type: application/json, got \"" + std::string(type) + "\"",
-                        Format::Json);
-    json action;
-    try {
-      action = decode(request_.body(), Format::Json);
-    } catch (const DecodeError &e) {
-      return send_error(400, "awf.http/malformed-body", std::string("the body is not UTF-8 JSON: ") + e.what(),
-                        Format::Json);
-    }
-    if (!action.is_object())
-      return send_error(400, "awf.xina/invalid-action",
-                        std::string("a XINA action is a JSON object like {\"action\": \"run\", \"tasks\": [...]}, got ") +
-                            action.type_name(),
-                        Format::Json);
-    rpc_label_ = xina_action_label(action);
+    auto action = read_json_object("a XINA action is JSON: Content-Type: application/json", "awf.xina/invalid-action",
+                                   "a XINA action is a JSON object like {\"action\": \"run\", \"tasks\": [...]}");
+    if (!action) return;
+    rpc_label_ = xina_action_label(*action);
     static const std::string sql = "SELECT awf.xina_action($1::jsonb)";
     server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {self->request_.body()})

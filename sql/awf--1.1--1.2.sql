@@ -53,6 +53,21 @@ CREATE FUNCTION awf.wakeup_note(definition text)
 RETURNS void LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'awf_wakeup_note';
 
+-- Locks a sequence's row (made on first use) and returns it: the lock every change of which task
+-- of the sequence runs next takes first.
+CREATE FUNCTION awf.sequence_lock(seq_name text, now timestamptz)
+RETURNS awf.task_sequence LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  s awf.task_sequence;
+BEGIN
+  INSERT INTO awf.task_sequence (name, updated_at) VALUES (seq_name, now) ON CONFLICT (name) DO NOTHING;
+  SELECT * INTO s FROM awf.task_sequence q WHERE q.name = seq_name FOR UPDATE;
+  RETURN s;
+END
+$$;
+
 -- Lets the next task of a sequence run, unless the sequence is paused or has a task running.
 -- Returns the num of the task it made ready or waiting, or NULL.
 CREATE FUNCTION awf.sequence_promote(seq_name text)
@@ -61,12 +76,9 @@ SET search_path = pg_catalog, awf, pg_temp
 AS $$
 DECLARE
   now timestamptz := clock_timestamp();
-  paused boolean;
   promoted awf.task;
 BEGIN
-  INSERT INTO awf.task_sequence (name, updated_at) VALUES (seq_name, now) ON CONFLICT (name) DO NOTHING;
-  SELECT s.paused INTO paused FROM awf.task_sequence s WHERE s.name = seq_name FOR UPDATE;
-  IF paused OR EXISTS (SELECT 1 FROM awf.task t
+  IF (awf.sequence_lock(seq_name, now)).paused OR EXISTS (SELECT 1 FROM awf.task t
                         WHERE t.seq = seq_name AND t.status <> 'done' AND t.status <> 'created') THEN
     RETURN NULL;
   END IF;
@@ -379,8 +391,7 @@ BEGIN
   FOR seq_name IN
     SELECT DISTINCT s ->> 'seq' FROM unnest(specs) AS s WHERE s ? 'seq' ORDER BY 1
   LOOP
-    INSERT INTO awf.task_sequence (name, updated_at) VALUES (seq_name, now) ON CONFLICT (name) DO NOTHING;
-    PERFORM 1 FROM awf.task_sequence s WHERE s.name = seq_name FOR UPDATE;
+    PERFORM awf.sequence_lock(seq_name, now);
   END LOOP;
 
   -- 3. Create the tasks in order: nums grow with it, and that is the order of a sequence.
@@ -668,8 +679,7 @@ DECLARE
   continued bigint[] := '{}';
 BEGIN
   FOREACH seq_name IN ARRAY names LOOP
-    INSERT INTO awf.task_sequence (name, updated_at) VALUES (seq_name, now) ON CONFLICT (name) DO NOTHING;
-    SELECT s.held_task INTO held FROM awf.task_sequence s WHERE s.name = seq_name FOR UPDATE;
+    held := (awf.sequence_lock(seq_name, now)).held_task;
     UPDATE awf.task_sequence s SET paused = false, held_task = NULL, updated_at = now WHERE s.name = seq_name;
     again_id := NULL;
     IF coalesce(continue_held, false) AND held IS NOT NULL THEN

@@ -18,8 +18,8 @@ BRIDGE_PID=
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=test/bridge/lib.sh
+source test/bridge/lib.sh
 finish() {
   [ -n "$BRIDGE_PID" ] && kill "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
   rm -rf "$TMP"
@@ -28,22 +28,6 @@ finish() {
   exit $((failed > 0))
 }
 trap finish EXIT
-
-sql() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-
-# expect NAME STATUS JQ-CONDITION CURL-ARGS...: the response has this status and its body satisfies
-# the jq condition ("." for any).
-expect() {
-  local name=$1 want=$2 condition=$3
-  shift 3
-  local got
-  got=$(curl -s -o "$TMP/body" -w '%{http_code}' "$@")
-  if [ "$got" = "$want" ] && { [ "$condition" = "." ] || jq -e "$condition" "$TMP/body" >/dev/null 2>&1; }; then
-    ok "$name"
-  else
-    not_ok "$name (HTTP $got, want $want; body: $(head -c 400 "$TMP/body"))"
-  fi
-}
 
 # --- setup: the extension, three workflows, API keys, a bridge -------------------------------
 sql "CREATE EXTENSION IF NOT EXISTS awf" || exit 1
@@ -59,7 +43,7 @@ ok "awf-bridge nlflow-key add made three API keys"
 [ "$(sql "SELECT count(*) FROM awf.nlflow_api_key WHERE secret_hash LIKE '\$y\$%' AND secret_hash NOT LIKE '%${KEY#*.}%'")" -ge 3 ] &&
   ok "API keys are stored as yescrypt hashes, never in clear" || not_ok "API keys are stored hashed"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 "$BRIDGE_BIN" --listen "127.0.0.1:$PORT" --no-auth --pool-size 4 >"$LOG" 2>&1 &
 BRIDGE_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

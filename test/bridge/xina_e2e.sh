@@ -22,8 +22,8 @@ STARTED_AT=$(date +%s.%N)
 passed=0
 failed=0
 
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=test/bridge/lib.sh
+source test/bridge/lib.sh
 finish() {
   touch "$TMP/stop"
   for pid in "${LOOP_PIDS[@]}" $BRIDGE_PID $AUTH_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
@@ -35,29 +35,10 @@ finish() {
 }
 trap finish EXIT
 
-sql() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-# eq NAME WANT GOT: an assertion on a value, with both shown when it fails.
-eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi; }
-
-# expect NAME STATUS JQ-CONDITION CURL-ARGS...: the response has this status and its body satisfies
-# the jq condition ("." for any).
-expect() {
-  local name=$1 want=$2 condition=$3
-  shift 3
-  local got
-  got=$(curl -s -o "$TMP/body" -w '%{http_code}' "$@")
-  if [ "$got" = "$want" ] && { [ "$condition" = "." ] || jq -e "$condition" "$TMP/body" >/dev/null 2>&1; }; then
-    ok "$name"
-  else
-    not_ok "$name (HTTP $got, want $want; body: $(head -c 400 "$TMP/body"))"
-  fi
-}
-
 # --- setup: the extension, definitions without retries, a bridge with --no-auth (awf_admin) ----
 sql "CREATE EXTENSION IF NOT EXISTS awf" || exit 1
 sql "INSERT INTO awf.definition (name, allowed_retry_count, retry_delay)
      VALUES ('xe/hold', 0, 0), ('xe/timeout', 0, 0) ON CONFLICT (name) DO NOTHING"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 "$BRIDGE_BIN" --listen "127.0.0.1:$PORT" --no-auth --pool-size 6 --quiet >"$TMP/bridge.log" 2>&1 &
 BRIDGE_PID=$!
