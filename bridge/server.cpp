@@ -18,6 +18,7 @@
 #include "codec.hpp"
 #include "core/methods.hpp"
 #include "core/wakeup_slots.hpp"
+#include "core/workflow_names.hpp"
 #include "http_errors.hpp"
 #include "log.hpp"
 #include "nlflow.hpp"
@@ -411,6 +412,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (auto defs = params.find("taskDefinitions"); defs != params.end() && defs->is_array())
         for (const auto &d : *defs)
           if (d.is_string()) poll_slots_.push_back(wakeup_slot(d.get<std::string>()));
+      // Decision tasks of workflows wake the slot of their queue (core/workflow_names.hpp).
+      if (auto defs = params.find("workflowDefinitions"); defs != params.end() && defs->is_array())
+        for (const auto &d : *defs)
+          if (d.is_string()) poll_slots_.push_back(wakeup_slot(decision_queue(d.get<std::string>())));
     }
     timeout_ms = std::min(timeout_ms, server_.config().long_poll_max_ms);
     poll_deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -3,8 +3,10 @@
 // (naming them as the API documents them) and call the operations in task/.
 #include <algorithm>
 
+#include "core/cron.hpp"
 #include "core/format.hpp"
 #include "core/wakeup_slots.hpp"
+#include "core/workflow_names.hpp"
 #include "pg/jsonb.hpp"
 #include "core/validate.hpp"
 #include "pg/args.hpp"
@@ -68,6 +70,9 @@ task::PollRequest poll_request(FunctionCallInfo fcinfo, const char *method) {
     for (const auto &name : **defs) check_name(method, key, name);
   }
   if (task_definitions) request.definitions = *task_definitions;
+  // Decision tasks of those workflows: queued under their own definition (core/workflow_names.hpp).
+  if (workflow_definitions)
+    for (const auto &name : *workflow_definitions) request.definitions.push_back(decision_queue(name));
   std::sort(request.definitions.begin(), request.definitions.end());
   request.definitions.erase(std::unique(request.definitions.begin(), request.definitions.end()),
                             request.definitions.end());
@@ -126,7 +131,11 @@ Datum task_success(FunctionCallInfo fcinfo) {
   const char *method = "awf.task/success";
   const pg_uuid_t id = required_uuid(fcinfo, 0, method, "id");
   const pg_uuid_t exec_id = required_uuid(fcinfo, 1, method, "execId");
-  return JsonbPGetDatum(task::success(id, exec_id, object_arg(fcinfo, 2, method, "result")));
+  // An object, or an array: a decision task's result may be its bare list of actions.
+  Jsonb *result = jsonb_arg(fcinfo, 2);
+  if (result != nullptr && JB_ROOT_IS_SCALAR(result))
+    throw_invalid_param(method, "result", "must be an object (or, for a decision task, an array of actions)");
+  return JsonbPGetDatum(task::success(id, exec_id, result));
 }
 
 Datum task_fail(FunctionCallInfo fcinfo) {
@@ -142,6 +151,9 @@ Datum task_create(FunctionCallInfo fcinfo) {
   auto definition = text_arg(fcinfo, 0);
   if (!definition) throw_invalid_param(method, "definition", "is required");
   check_name(method, "definition", *definition);
+  if (definition->compare(0, kWorkflowReservedPrefix.size(), kWorkflowReservedPrefix) == 0)
+    throw_invalid_param(method, "definition",
+                        "\"" + definition->substr(0, 64) + "\" is reserved: the workflow engine makes its tasks");
   r.definition = *definition;
   r.params = object_arg(fcinfo, 1, method, "params");
   if (r.params == nullptr)
@@ -278,6 +290,28 @@ Datum wakeup_note(FunctionCallInfo fcinfo) {
   return (Datum)0;
 }
 
+// awf.cron_next(schedule, after): the scheduler's next fire time (core/cron.hpp); NULL if none.
+Datum cron_next(FunctionCallInfo fcinfo) {
+  const std::string schedule = *text_arg(fcinfo, 0);  // STRICT: never NULL
+  const TimestampTz after = DatumGetTimestampTz(PG_GETARG_DATUM(1));
+  std::string error;
+  auto cron = CronSchedule::parse(schedule, &error);
+  if (!cron)
+    throw Error(ErrorCode::InvalidParams, "schedule \"" + schedule.substr(0, 64) + "\": " + error,
+                "", "A cron expression: minute hour day-of-month month day-of-week, with an optional "
+                    "leading second (e.g. \"*/5 * * * *\", \"* * * * * *\").");
+  if (TIMESTAMP_NOT_FINITE(after)) throw_invalid_param("awf.cron_next", "after", "must be finite");
+  // TimestampTz counts microseconds since 2000-01-01; cron counts whole seconds since 1970.
+  constexpr int64 kEpochShift = (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+  const int64 after_s = after / USECS_PER_SEC - (after % USECS_PER_SEC < 0 ? 1 : 0) + kEpochShift;
+  const int64_t next = cron->next_after(after_s);
+  if (next == -1) {
+    fcinfo->isnull = true;
+    return (Datum)0;
+  }
+  return TimestampTzGetDatum((next - kEpochShift) * USECS_PER_SEC);
+}
+
 Datum definition_slot(FunctionCallInfo fcinfo) {
   auto name = text_arg(fcinfo, 0);
   if (!name) throw_invalid_param("awf.definition_slot", "definition", "is required");
@@ -307,3 +341,4 @@ AWF_ENTRY_POINT(awf_tick, awf::tick)
 AWF_ENTRY_POINT(awf_wait_ready, awf::wait_ready)
 AWF_ENTRY_POINT(awf_definition_slot, awf::definition_slot)
 AWF_ENTRY_POINT(awf_wakeup_note, awf::wakeup_note)
+AWF_ENTRY_POINT(awf_cron_next, awf::cron_next)

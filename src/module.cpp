@@ -2,6 +2,7 @@
 // parts that only exist when loaded through shared_preload_libraries.
 #include "pg/postgres.hpp"
 #include "task/settings.hpp"
+#include "task/statements.hpp"
 #include "wakeup/wakeup.hpp"
 #include "worker/worker.hpp"
 
@@ -65,6 +66,7 @@ void _PG_init(void) {
   awf::worker::define_settings();
   MarkGUCPrefixReserved("awf");
   awf::register_rpc_invalidation();
+  awf::task::register_statement_invalidation();
   awf::wakeup::register_hooks();
   if (!process_shared_preload_libraries_in_progress) return;
   // Only when preloaded: shared memory for wakeups, and the background worker.

@@ -34,7 +34,7 @@ struct TypedFunction {
   FmgrInfo flinfo;
 };
 
-std::array<TypedFunction, 12> typed_functions = {{
+std::array<TypedFunction, 19> typed_functions = {{
     {Method::Poll, "awf.task_poll(pg_catalog.text[],pg_catalog.text[],pg_catalog.int4)", InvalidOid, {}},
     {Method::LongPoll,
      "awf.task_long_poll(pg_catalog.text[],pg_catalog.text[],pg_catalog.int4,pg_catalog.int4)",
@@ -62,6 +62,16 @@ std::array<TypedFunction, 12> typed_functions = {{
      "pg_catalog.bool)",
      InvalidOid, {}},
     {Method::NlflowWorkflowList, "awf.nlflow_workflow_list(pg_catalog.text)", InvalidOid, {}},
+    {Method::WorkflowCreate, "awf.workflow_create(pg_catalog.text,pg_catalog.jsonb,pg_catalog.uuid)",
+     InvalidOid, {}},
+    {Method::WorkflowStatus, "awf.workflow_status(pg_catalog.uuid,pg_catalog.bool)", InvalidOid, {}},
+    {Method::WorkflowCancel, "awf.workflow_cancel(pg_catalog.uuid)", InvalidOid, {}},
+    {Method::WorkflowList,
+     "awf.workflow_list(pg_catalog.text[],pg_catalog.text[],pg_catalog.int4,pg_catalog.int4)",
+     InvalidOid, {}},
+    {Method::SchedulerRulePut, "awf.scheduler_rule_put(pg_catalog.jsonb)", InvalidOid, {}},
+    {Method::SchedulerRuleDelete, "awf.scheduler_rule_delete(pg_catalog.text)", InvalidOid, {}},
+    {Method::SchedulerRuleList, "awf.scheduler_rule_list(pg_catalog.text)", InvalidOid, {}},
 }};
 
 // Forget resolved functions when pg_proc changes (e.g. DROP/CREATE EXTENSION in this backend).
@@ -148,6 +158,18 @@ class ParamReader {
     if (!v) return null();
     return value(v->as_jsonb_datum());
   }
+
+  // An object or an array (a decision task's result may be its bare list of actions).
+  NullableDatum object_or_array(const char *key) const {
+    auto v = get(key);
+    if (!v) return null();
+    if (v->kind() != JsonKind::Object && v->kind() != JsonKind::Array)
+      wrong_type(key, "an object or an array", *v);
+    return value(v->as_jsonb_datum());
+  }
+
+  // The whole params object (methods whose SQL function reads a document: scheduler rules).
+  NullableDatum whole() const { return value(object_.as_jsonb_datum()); }
 
   NullableDatum uuid(const char *key, bool required) const {
     auto v = typed(key, JsonKind::String, required);
@@ -251,7 +273,7 @@ std::vector<NullableDatum> typed_arguments(const MethodInfo &info, const ParamRe
               p.string("progress-unit")};
     }
     case Method::Success:
-      return {p.uuid("id", true), p.uuid("execId", true), p.object("result")};
+      return {p.uuid("id", true), p.uuid("execId", true), p.object_or_array("result")};
     case Method::Fail:
       return {p.uuid("id", true), p.uuid("execId", true), p.object("error")};
     case Method::Create:
@@ -299,6 +321,29 @@ std::vector<NullableDatum> typed_arguments(const MethodInfo &info, const ParamRe
     }
     case Method::NlflowWorkflowList:
       return {p.string("id")};
+    case Method::WorkflowCreate:
+      return {p.string("definition", true), p.object("params"), p.uuid("id", false)};
+    case Method::WorkflowStatus:
+      return {p.uuid("id", true), p.boolean("include-activities")};
+    case Method::WorkflowCancel:
+      return {p.uuid("id", true)};
+    case Method::WorkflowList: {
+      std::vector<NullableDatum> args(4, ParamReader::null());
+      if (auto filter = p.nested("filter")) {
+        args[0] = filter->string_or_array("definition");
+        args[1] = filter->string_or_array("status");
+      }
+      if (auto paging = p.nested("paging")) {
+        args[2] = paging->int4("count");
+        args[3] = paging->int4("page");
+      }
+      return args;
+    }
+    case Method::SchedulerRulePut:
+      return {p.whole()};
+    case Method::SchedulerRuleDelete:
+    case Method::SchedulerRuleList:
+      return {p.string("id", info.method == Method::SchedulerRuleDelete)};
   }
   throw Error(ErrorCode::Internal, "unhandled method");
 }

@@ -8,11 +8,12 @@ namespace {
 // Class "WA": SQLSTATE classes starting with I-Z are reserved for implementations, and no other
 // PostgreSQL component uses WA. WA0xx are domain errors (HTTP 422), WA1xx are request errors, WA2xx are
 // server configuration errors.
-constexpr std::array<ErrorInfo, 8> kErrors = {{
+constexpr std::array<ErrorInfo, 9> kErrors = {{
     {ErrorCode::TaskNotFound, "WA001", "awf.task/not-found"},
     {ErrorCode::WrongExecId, "WA002", "awf.task/wrong-exec-id"},
     {ErrorCode::InvalidStatus, "WA003", "awf.task/invalid-status"},
     {ErrorCode::TaskIdConflict, "WA004", "awf.task/id-conflict"},
+    {ErrorCode::WorkflowDone, "WA005", "workflow-has-been-done"},
     {ErrorCode::InvalidParams, "WA101", "awf.rpc/invalid-params"},
     {ErrorCode::UnknownMethod, "WA102", "awf.rpc/unknown-method"},
     {ErrorCode::NotPreloaded, "WA201", "awf/not-preloaded"},

@@ -14,6 +14,7 @@ enum class ErrorCode {
   WrongExecId,      // stale or foreign execId: the execution was re-queued or claimed by another
   InvalidStatus,    // the task is not in the status the transition needs
   TaskIdConflict,   // create with an existing id but another definition
+  WorkflowDone,     // cancel of a workflow that is done already
   InvalidParams,    // a key is missing, of the wrong type or out of range
   UnknownMethod,    // awf.rpc was given a method it does not know
   NotPreloaded,     // needs awf in shared_preload_libraries (shared memory, background worker)

@@ -19,6 +19,13 @@ enum class Method {
   List,
   NlflowWorkflowPut,   // admin: register or change an NL Flow workflow
   NlflowWorkflowList,  // admin: NL Flow workflows and their API key ids
+  WorkflowCreate,      // Aidbox workflows, driven by decision tasks
+  WorkflowStatus,
+  WorkflowCancel,
+  WorkflowList,
+  SchedulerRulePut,    // admin: scheduler rules
+  SchedulerRuleDelete,
+  SchedulerRuleList,
 };
 
 struct MethodInfo {

@@ -1,5 +1,10 @@
 #include "task/statements.hpp"
 
+extern "C" {
+#include "utils/inval.h"
+#include "utils/syscache.h"
+}
+
 namespace awf::task {
 
 namespace {
@@ -13,24 +18,41 @@ namespace {
   "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to) " \
   "SELECT c.id, $3, 'status', c.exec_id, " from ", " to " FROM " cte " c) "
 
-const char kClaimSql[] =
-    "WITH claimed AS ("
-    " UPDATE awf.task t"
-    "    SET status = 'requested', exec_id = pg_catalog.gen_random_uuid(),"
-    "        due_at = $3 + " SETTING("requested_to_start_timeout", "$4") " * interval '1 millisecond',"
-    "        updated_at = $3, version = t.version + 1"
-    "  WHERE t.id = ANY (ARRAY("
-    "          SELECT c.id FROM pg_catalog.unnest($1::text[]) AS q(definition)"
-    "          CROSS JOIN LATERAL ("
-    "            SELECT r.id, r.priority, r.execute_at FROM awf.task r"
-    "             WHERE r.status = 'ready' AND r.definition = q.definition"
-    "             ORDER BY r.priority DESC, r.execute_at"
-    "             LIMIT $2 FOR UPDATE SKIP LOCKED) c"
-    "          ORDER BY c.priority DESC, c.execute_at"
-    "          LIMIT $2))"
-    "    AND t.status = 'ready'"
-    "  RETURNING t.*), " LOG_STATUS_CHANGE("claimed", "'ready'", "'requested'")
-    "SELECT " AWF_TASK_COLUMNS " FROM claimed t ORDER BY t.priority DESC, t.execute_at";
+// The claim: the ids of up to $2 ready tasks per definition, then the best $2 of those. Two forms
+// of the per-definition step, by schema: 1.3 adds concurrency limits, where a definition with a
+// concurrency_limit is claimed through awf.claim_limited and every other exactly as before (the
+// LEFT JOIN finds no limit row; the gating qual skips the function without calling it).
+#define CLAIM_SQL(per_definition)                                                              \
+  "WITH claimed AS ("                                                                          \
+  " UPDATE awf.task t"                                                                         \
+  "    SET status = 'requested', exec_id = pg_catalog.gen_random_uuid(),"                      \
+  "        due_at = $3 + " SETTING("requested_to_start_timeout", "$4") " * interval '1 millisecond'," \
+  "        updated_at = $3, version = t.version + 1"                                           \
+  "  WHERE t.id = ANY (ARRAY(" per_definition " ORDER BY c.priority DESC, c.execute_at"          \
+  "          LIMIT $2))"                                                                       \
+  "    AND t.status = 'ready'"                                                                 \
+  "  RETURNING t.*), " LOG_STATUS_CHANGE("claimed", "'ready'", "'requested'")                    \
+  "SELECT " AWF_TASK_COLUMNS " FROM claimed t ORDER BY t.priority DESC, t.execute_at"
+
+#define READY_OF_DEFINITION(gate)                                                              \
+  "SELECT r.id, r.priority, r.execute_at FROM awf.task r"                                       \
+  " WHERE " gate "r.status = 'ready' AND r.definition = q.definition"                          \
+  " ORDER BY r.priority DESC, r.execute_at"                                                    \
+  " LIMIT $2 FOR UPDATE SKIP LOCKED"
+
+const char kClaimSqlV12[] = CLAIM_SQL(
+    "SELECT c.id FROM pg_catalog.unnest($1::text[]) AS q(definition)"
+    " CROSS JOIN LATERAL (" READY_OF_DEFINITION("") ") c");
+
+const char kClaimSql[] = CLAIM_SQL(
+    "SELECT c.id FROM pg_catalog.unnest($1::text[]) AS q(definition)"
+    " LEFT JOIN awf.definition l ON l.name = q.definition AND l.concurrency_limit IS NOT NULL"
+    " CROSS JOIN LATERAL ("
+    "   SELECT u.* FROM (" READY_OF_DEFINITION("l.name IS NULL AND ") ") u"
+    "   UNION ALL"
+    "   SELECT k.id, k.priority, k.execute_at"
+    "     FROM awf.claim_limited(q.definition, l.concurrency_limit, l.concurrency_path, $2) k"
+    "    WHERE l.name IS NOT NULL) c");
 
 const char kStartSql[] =
     "WITH started AS ("
@@ -151,9 +173,32 @@ const char kTaskSettingsSql[] =
 
 }  // namespace
 
+namespace {
+// Whether the installed schema has concurrency limits (1.3): checked once per backend, again after
+// any change to pg_proc (ALTER EXTENSION awf UPDATE, DROP/CREATE EXTENSION).
+enum class Known { Unknown, Yes, No };
+Known limits_installed = Known::Unknown;
+
+void forget_schema_level(Datum, int, uint32) { limits_installed = Known::Unknown; }
+
+const char kLimitsInstalledSql[] =
+    "SELECT (to_regprocedure('awf.claim_limited(text,integer,text[],integer)') IS NOT NULL)::text";
+}  // namespace
+
+void register_statement_invalidation() {
+  CacheRegisterSyscacheCallback(PROCOID, forget_schema_level, (Datum)0);
+}
+
 pg::PreparedStatement &claim_statement() {
-  static pg::PreparedStatement s(kClaimSql, {TEXTARRAYOID, INT4OID, TIMESTAMPTZOID, INT4OID});
-  return s;
+  static const std::vector<Oid> args = {TEXTARRAYOID, INT4OID, TIMESTAMPTZOID, INT4OID};
+  static pg::PreparedStatement with_limits(kClaimSql, args);
+  static pg::PreparedStatement without_limits(kClaimSqlV12, args);
+  static pg::PreparedStatement check(kLimitsInstalledSql, {});
+  if (limits_installed == Known::Unknown) {
+    pg::SpiRows rows = check.execute(nullptr, nullptr, true);
+    limits_installed = pg::column_text(rows, 0, 0) == "true" ? Known::Yes : Known::No;
+  }
+  return limits_installed == Known::Yes ? with_limits : without_limits;
 }
 pg::PreparedStatement &start_statement() {
   static pg::PreparedStatement s(kStartSql, {UUIDOID, UUIDOID, TIMESTAMPTZOID, INT4OID});

@@ -13,6 +13,8 @@ namespace awf::task {
   "t.requested_to_start_timeout, t.in_progress_timeout, t.label, t.priority, t.pool, "             \
   "t.requester, t.created_at, t.updated_at, t.version"
 
+// Called from _PG_init: the claim follows the installed schema (see statements.cpp).
+void register_statement_invalidation();
 pg::PreparedStatement &claim_statement();
 pg::PreparedStatement &start_statement();
 pg::PreparedStatement &notify_statement();

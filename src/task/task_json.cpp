@@ -1,6 +1,7 @@
 #include "task/task_json.hpp"
 
 #include "core/format.hpp"
+#include "core/workflow_names.hpp"
 
 namespace awf::task {
 
@@ -37,7 +38,7 @@ void render_task(pg::JsonbBuilder &out, const pg::SpiRows &rows, uint64 r) {
   out.begin_object();
   out.field("resourceType", "AidboxTask");
   uuid_field(out, "id", rows, r, kId);
-  text_field(out, "definition", rows, r, kDefinition);
+  out.field("definition", public_definition(pg::column_text(rows, r, kDefinition)));
   jsonb_field(out, "params", rows, r, kParams);
   const std::string_view status = pg::column_text(rows, r, kStatus);
   out.field("status", status);

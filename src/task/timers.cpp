@@ -88,7 +88,8 @@ const char kRetentionSql[] =
 // The installed schema, as far as the sweep cares: a library newer than the schema (before
 // ALTER EXTENSION awf UPDATE) sweeps what that schema has instead of failing every sweep.
 const char kSchemaLevelSql[] =
-    "SELECT CASE WHEN to_regprocedure('awf.xina_action(jsonb)') IS NOT NULL THEN 12"
+    "SELECT CASE WHEN to_regprocedure('awf.sweep_engine(timestamptz,integer)') IS NOT NULL THEN 13"
+    "            WHEN to_regprocedure('awf.xina_action(jsonb)') IS NOT NULL THEN 12"
     "            WHEN to_regprocedure('awf.sweep_surfaces(timestamptz,integer,timestamptz)')"
     "                 IS NOT NULL THEN 11"
     "            ELSE 10 END";
@@ -96,6 +97,17 @@ const char kSurfacesSql[] =
     "SELECT (s ->> 'deadlineExceeded')::bigint, (s ->> 'tracesDeleted')::bigint,"
     "       coalesce((s ->> 'concluded')::bigint, 0)"
     "  FROM awf.sweep_surfaces($1, $2, $3) s";
+
+// Schema 1.3: built-in tasks, scheduler rules, wakeups of concurrency-limited definitions.
+const char kEngineSql[] =
+    "SELECT (s ->> 'builtinsRun')::bigint, (s ->> 'scheduled')::bigint FROM awf.sweep_engine($1, $2) s";
+// Done workflows go after the retention period, as done tasks do (each task by its own time).
+const char kWorkflowRetentionSql[] =
+    "WITH old AS ("
+    " SELECT w.id FROM awf.workflow w WHERE w.status = 'done' AND w.updated_at < $1"
+    "  ORDER BY w.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "gone AS (DELETE FROM awf.workflow w USING old WHERE w.id = old.id RETURNING w.id) "
+    "SELECT count(*) FROM gone";
 
 pg::PreparedStatement &promote_statement() {
   static pg::PreparedStatement s(kPromoteSql, {TIMESTAMPTZOID, INT4OID});
@@ -113,6 +125,14 @@ pg::PreparedStatement &retention_statement(int schema_level) {
   static pg::PreparedStatement v10(kRetentionSqlV10, {TIMESTAMPTZOID, INT4OID});
   static pg::PreparedStatement v12(kRetentionSql, {TIMESTAMPTZOID, INT4OID});
   return schema_level >= 12 ? v12 : v10;
+}
+pg::PreparedStatement &engine_statement() {
+  static pg::PreparedStatement s(kEngineSql, {TIMESTAMPTZOID, INT4OID});
+  return s;
+}
+pg::PreparedStatement &workflow_retention_statement() {
+  static pg::PreparedStatement s(kWorkflowRetentionSql, {TIMESTAMPTZOID, INT4OID});
+  return s;
 }
 pg::PreparedStatement &schema_level_statement() {
   static pg::PreparedStatement s(kSchemaLevelSql, {});
@@ -164,6 +184,10 @@ SweepResult sweep(int batch) {
     args.set(1, Int32GetDatum(batch));
     pg::SpiRows rows = retention_statement(schema_level).execute(args.values(), args.nulls());
     result.deleted = pg::column_int(rows, 0, 0);
+    if (schema_level >= 13) {
+      pg::SpiRows gone = workflow_retention_statement().execute(args.values(), args.nulls());
+      result.workflows_deleted = pg::column_int(gone, 0, 0);
+    }
   }
   if (schema_level >= 11) {
     pg::SpiArgs args(3);
@@ -176,6 +200,14 @@ SweepResult sweep(int batch) {
     result.deadline_exceeded = pg::column_int(rows, 0, 0);
     result.traces_deleted = pg::column_int(rows, 0, 1);
     result.concluded = pg::column_int(rows, 0, 2);
+  }
+  if (schema_level >= 13) {
+    pg::SpiArgs args(2);
+    args.set(0, TimestampTzGetDatum(now));
+    args.set(1, Int32GetDatum(batch));
+    pg::SpiRows rows = engine_statement().execute(args.values(), args.nulls());
+    result.builtins_run = pg::column_int(rows, 0, 0);
+    result.scheduled = pg::column_int(rows, 0, 1);
   }
   spi.finish();
   return result;
@@ -198,6 +230,12 @@ Jsonb *sweep_document(const SweepResult &r, MemoryContext context) {
   out.number(r.traces_deleted);
   out.key("concluded");
   out.number(r.concluded);
+  out.key("builtinsRun");
+  out.number(r.builtins_run);
+  out.key("scheduled");
+  out.number(r.scheduled);
+  out.key("workflowsDeleted");
+  out.number(r.workflows_deleted);
   out.end_object();
   return out.finish(context);
 }

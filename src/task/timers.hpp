@@ -4,6 +4,8 @@
 // (or deadlocks with) an executor holding a task; a locked task is handled on a later sweep.
 #pragma once
 
+#include <initializer_list>
+
 #include "pg/postgres.hpp"
 
 namespace awf::task {
@@ -16,6 +18,21 @@ struct SweepResult {
   int64 deadline_exceeded = 0;  // unfinished tasks past their deadline -> done/failed
   int64 traces_deleted = 0;     // NL Flow tasks past awf.nlflow_trace_retention
   int64 concluded = 0;          // XINA tasks whose delayed conclude came due
+  int64 builtins_run = 0;       // built-in tasks (awf.task/wait, clean-up-activities) finished
+  int64 scheduled = 0;          // tasks and workflows made by scheduler rules
+  int64 workflows_deleted = 0;  // done workflows past retention
+
+  int64 total() const {
+    return promoted + requeued + timed_out + deleted + deadline_exceeded + traces_deleted +
+           concluded + builtins_run + scheduled + workflows_deleted;
+  }
+  // Some step filled its batch: more may be due, so the worker sweeps again at once.
+  bool any_full(int64 batch) const {
+    for (int64 n : {promoted, requeued, timed_out, deleted, deadline_exceeded, traces_deleted,
+                    concluded, builtins_run, scheduled, workflows_deleted})
+      if (n >= batch) return true;
+    return false;
+  }
 };
 
 // Runs one sweep inside the caller's transaction.

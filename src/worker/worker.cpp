@@ -96,19 +96,17 @@ bool run_tick(MemoryContext tick_context, bool *missing_extension_logged) {
   pgstat_report_activity(STATE_IDLE, nullptr);
   pgstat_report_stat(false);
   MemoryContextReset(tick_context);
-  if (result.promoted + result.requeued + result.timed_out + result.deleted + result.deadline_exceeded +
-          result.traces_deleted + result.concluded >
-      0)
+  if (result.total() > 0)
     elog(DEBUG1,
          "pg_awf worker: promoted %lld, requeued %lld, timed out %lld, deleted %lld, "
-         "past deadline %lld, NL Flow traces deleted %lld, XINA concluded %lld",
+         "past deadline %lld, NL Flow traces deleted %lld, XINA concluded %lld, built-ins run %lld, "
+         "scheduled %lld, workflows deleted %lld",
          static_cast<long long>(result.promoted), static_cast<long long>(result.requeued),
          static_cast<long long>(result.timed_out), static_cast<long long>(result.deleted),
          static_cast<long long>(result.deadline_exceeded), static_cast<long long>(result.traces_deleted),
-         static_cast<long long>(result.concluded));
-  return result.promoted >= batch || result.requeued >= batch || result.timed_out >= batch ||
-         result.deleted >= batch || result.deadline_exceeded >= batch || result.traces_deleted >= batch ||
-         result.concluded >= batch;
+         static_cast<long long>(result.concluded), static_cast<long long>(result.builtins_run),
+         static_cast<long long>(result.scheduled), static_cast<long long>(result.workflows_deleted));
+  return result.any_full(batch);
 }
 
 }  // namespace

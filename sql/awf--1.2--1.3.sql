@@ -1,0 +1,1138 @@
+-- pg_awf 1.3: Aidbox workflows driven by decision tasks, the built-in tasks awf.task/wait and
+-- awf.task/clean-up-activities, scheduler rules (cron), and concurrency limits per definition.
+\echo Use "ALTER EXTENSION awf UPDATE TO '1.3'" to load this file. \quit
+
+---------------------------------------------------------------------------------------------------
+-- Workflows
+--
+-- A workflow (AidboxWorkflow) does nothing by itself: each of its events -- its start, a task it
+-- scheduled finishing, a sub-workflow finishing -- becomes a *decision task* that an executor
+-- polls with `workflowDefinitions: [its definition]` and finishes with `awf.task/success`, whose
+-- result is the list of actions to take. One decision of a workflow runs at a time, in event
+-- order: events that arrive meanwhile wait in awf.workflow_event.
+--
+-- Decision tasks are ordinary tasks, queued under the definition
+-- `awf.workflow/decision-task@<workflow definition>`: so polling workflowDefinitions is the same
+-- one-statement claim on the ready index as polling taskDefinitions, and long-polls wake the same
+-- way. The API shows their definition as `awf.workflow/decision-task`.
+---------------------------------------------------------------------------------------------------
+
+-- The tasks a workflow scheduled, and its decision tasks.
+ALTER TABLE awf.task ADD COLUMN workflow_id uuid;
+CREATE INDEX task_workflow_idx ON awf.task (workflow_id, created_at) WHERE workflow_id IS NOT NULL;
+
+CREATE TABLE awf.workflow (
+  id uuid PRIMARY KEY,
+  definition text NOT NULL,
+  params jsonb NOT NULL DEFAULT '{}',
+  status text NOT NULL,            -- created | in-progress | done
+  outcome text,                    -- succeeded | failed | canceled; set exactly when done
+  outcome_reason jsonb,
+  result jsonb,
+  error jsonb,
+  parent_id uuid,                  -- the workflow that scheduled this one (a sub-workflow)
+  decision_task_id uuid,           -- its unfinished decision task; NULL while none runs
+  requester jsonb,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  version bigint NOT NULL DEFAULT 1
+);
+CREATE INDEX workflow_parent_idx ON awf.workflow (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX workflow_created_idx ON awf.workflow (created_at);
+CREATE INDEX workflow_done_idx ON awf.workflow (updated_at) WHERE status = 'done';
+
+-- Events waiting for their decision: only while another decision of the workflow runs.
+CREATE TABLE awf.workflow_event (
+  workflow_id uuid NOT NULL,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  event text NOT NULL,             -- awf.workflow.event/task-completed | .../workflow-completed
+  activity jsonb,                  -- the task or sub-workflow it is about
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (workflow_id, seq)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('awf.workflow', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.workflow_event', '');
+
+-- ISO-8601 UTC with microseconds, as every timestamp of the API.
+CREATE FUNCTION awf.json_time(ts timestamptz)
+RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+
+-- An object without its null-valued top-level keys (absent keys rather than nulls; nulls inside
+-- params and results are kept).
+CREATE FUNCTION awf.json_compact(doc jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$ SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}') FROM jsonb_each(doc) e
+      WHERE jsonb_typeof(e.value) <> 'null' $$;
+
+-- The AidboxWorkflow resource.
+CREATE FUNCTION awf.workflow_json(w awf.workflow)
+RETURNS jsonb LANGUAGE sql STABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  SELECT awf.json_compact(jsonb_build_object(
+    'resourceType', 'AidboxWorkflow', 'id', w.id, 'definition', w.definition, 'params', w.params,
+    'status', w.status, 'outcome', w.outcome, 'outcomeReason', w.outcome_reason,
+    'result', w.result, 'error', w.error,
+    'parentWorkflow', CASE WHEN w.parent_id IS NOT NULL
+                           THEN jsonb_build_object('resourceType', 'AidboxWorkflow', 'id', w.parent_id) END,
+    'requester', w.requester,
+    'meta', jsonb_build_object('createdAt', awf.json_time(w.created_at),
+                               'lastUpdated', awf.json_time(w.updated_at),
+                               'versionId', w.version::text)))
+$$;
+
+-- The AidboxTask resource of a task, as the lifecycle functions render it.
+CREATE FUNCTION awf.task_json(task_id uuid)
+RETURNS jsonb LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$ SELECT awf.task_status(task_id, false, false) -> 'resource' $$;
+
+-- Reading documents of the workflow API. Each raises WA101 naming the field (`what`) it rejects.
+CREATE FUNCTION awf.doc_text(what text, v jsonb, required boolean DEFAULT false, max_bytes integer DEFAULT 255)
+RETURNS text LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    IF required THEN
+      RAISE EXCEPTION '% is required', what USING ERRCODE = 'WA101';
+    END IF;
+    RETURN NULL;
+  END IF;
+  IF jsonb_typeof(v) <> 'string' THEN
+    RAISE EXCEPTION '% must be a string, got %', what, jsonb_typeof(v) USING ERRCODE = 'WA101';
+  END IF;
+  IF (v #>> '{}') = '' THEN
+    RAISE EXCEPTION '% must not be empty', what USING ERRCODE = 'WA101';
+  END IF;
+  IF octet_length(v #>> '{}') > max_bytes THEN
+    RAISE EXCEPTION '% must be at most % bytes long, got %', what, max_bytes, octet_length(v #>> '{}')
+      USING ERRCODE = 'WA101';
+  END IF;
+  RETURN v #>> '{}';
+END
+$$;
+
+-- An integer field: absent -> NULL; else an integer (5.0 is 5) within [min, max].
+CREATE FUNCTION awf.doc_int(what text, v jsonb, min bigint, max bigint)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  n numeric;
+BEGIN
+  IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    RETURN NULL;
+  END IF;
+  IF jsonb_typeof(v) <> 'number' THEN
+    RAISE EXCEPTION '% must be an integer, got %', what, jsonb_typeof(v) USING ERRCODE = 'WA101';
+  END IF;
+  n := (v #>> '{}')::numeric;
+  IF n <> trunc(n) OR n < min OR n > max THEN
+    RAISE EXCEPTION '% must be an integer from % to %, got %', what, min, max, left(v::text, 40)
+      USING ERRCODE = 'WA101';
+  END IF;
+  RETURN n::bigint;
+END
+$$;
+
+CREATE FUNCTION awf.doc_object(what text, v jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    RETURN NULL;
+  END IF;
+  IF jsonb_typeof(v) <> 'object' THEN
+    RAISE EXCEPTION '% must be an object, got %', what, jsonb_typeof(v) USING ERRCODE = 'WA101';
+  END IF;
+  RETURN v;
+END
+$$;
+
+CREATE FUNCTION awf.doc_bool(what text, v jsonb)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    RETURN NULL;
+  END IF;
+  IF jsonb_typeof(v) <> 'boolean' THEN
+    RAISE EXCEPTION '% must be true or false, got %', what, left(v::text, 40) USING ERRCODE = 'WA101';
+  END IF;
+  RETURN v::text::boolean;
+END
+$$;
+
+-- The built-in task definitions: run by the background worker, never claimed by executors.
+CREATE FUNCTION awf.builtin_definitions()
+RETURNS text[] LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$ SELECT ARRAY['awf.task/wait', 'awf.task/clean-up-activities'] $$;
+
+-- When an awf.task/wait task is over: `until` (a timestamp), or `duration {hours, minutes,
+-- seconds}` counted from the task's creation.
+CREATE FUNCTION awf.wait_until(what text, params jsonb, created timestamptz)
+RETURNS timestamptz LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  d jsonb;
+  total numeric := 0;
+  unit text;
+  n numeric;
+BEGIN
+  IF params ? 'until' AND jsonb_typeof(params -> 'until') <> 'null' THEN
+    BEGIN
+      RETURN (awf.doc_text(what || '.until', params -> 'until', true, 64))::timestamptz;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+      RAISE EXCEPTION '%.until must be a timestamp (ISO 8601), got %', what, left((params -> 'until')::text, 64)
+        USING ERRCODE = 'WA101';
+    END;
+  END IF;
+  d := awf.doc_object(what || '.duration', params -> 'duration');
+  IF d IS NULL THEN
+    RAISE EXCEPTION '% needs "duration" {hours, minutes, seconds} or "until"', what USING ERRCODE = 'WA101';
+  END IF;
+  FOREACH unit IN ARRAY ARRAY['hours', 'minutes', 'seconds'] LOOP
+    IF d ? unit AND jsonb_typeof(d -> unit) <> 'null' THEN
+      IF jsonb_typeof(d -> unit) <> 'number' OR (d ->> unit)::numeric < 0 OR (d ->> unit)::numeric > 1e7 THEN
+        RAISE EXCEPTION '%.duration.% must be a number from 0 to 10000000, got %', what, unit,
+          left((d -> unit)::text, 40) USING ERRCODE = 'WA101';
+      END IF;
+      n := (d ->> unit)::numeric;
+      total := total + n * CASE unit WHEN 'hours' THEN 3600 WHEN 'minutes' THEN 60 ELSE 1 END;
+    END IF;
+  END LOOP;
+  RETURN created + total * interval '1 second';
+END
+$$;
+
+-- The rules of an awf.task/clean-up-activities task, checked; returns them normalized as
+-- [{cutoff_seconds, include[], exclude[]}].
+CREATE FUNCTION awf.cleanup_rules(what text, params jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  rules jsonb := params -> 'rules';
+  rule jsonb;
+  policy jsonb;
+  i integer := 0;
+  pos text;
+  unit text;
+  value bigint;
+  out jsonb := '[]';
+  key text;
+BEGIN
+  IF rules IS NULL OR jsonb_typeof(rules) <> 'array' OR jsonb_array_length(rules) = 0 THEN
+    RAISE EXCEPTION '%.rules must be a non-empty array of {retentionPolicy, includeDefinitions | excludeDefinitions}',
+      what USING ERRCODE = 'WA101';
+  END IF;
+  FOR rule IN SELECT e FROM jsonb_array_elements(rules) e LOOP
+    pos := format('%s.rules[%s]', what, i);
+    PERFORM awf.doc_object(pos, rule);
+    policy := awf.doc_object(pos || '.retentionPolicy', rule -> 'retentionPolicy');
+    IF policy IS NULL THEN
+      RAISE EXCEPTION '%.retentionPolicy {unit, value} is required', pos USING ERRCODE = 'WA101';
+    END IF;
+    unit := awf.doc_text(pos || '.retentionPolicy.unit', policy -> 'unit', true, 16);
+    value := awf.doc_int(pos || '.retentionPolicy.value', policy -> 'value', 0, 100000000);
+    IF value IS NULL THEN
+      RAISE EXCEPTION '%.retentionPolicy.value is required', pos USING ERRCODE = 'WA101';
+    END IF;
+    IF rtrim(unit, 's') NOT IN ('second', 'minute', 'hour', 'day', 'week') THEN
+      RAISE EXCEPTION '%.retentionPolicy.unit must be second, minute, hour, day or week, got %', pos, unit
+        USING ERRCODE = 'WA101';
+    END IF;
+    IF rule ? 'includeDefinitions' AND rule ? 'excludeDefinitions' THEN
+      RAISE EXCEPTION '% has both includeDefinitions and excludeDefinitions; give one', pos USING ERRCODE = 'WA101';
+    END IF;
+    FOREACH key IN ARRAY ARRAY['includeDefinitions', 'excludeDefinitions'] LOOP
+      IF rule ? key AND (jsonb_typeof(rule -> key) <> 'array'
+                         OR EXISTS (SELECT 1 FROM jsonb_array_elements(rule -> key) x
+                                     WHERE jsonb_typeof(x) <> 'string')) THEN
+        RAISE EXCEPTION '%.% must be an array of definition names', pos, key USING ERRCODE = 'WA101';
+      END IF;
+    END LOOP;
+    out := out || jsonb_build_object(
+      'cutoff_seconds', value * CASE rtrim(unit, 's') WHEN 'second' THEN 1 WHEN 'minute' THEN 60
+                                  WHEN 'hour' THEN 3600 WHEN 'day' THEN 86400 ELSE 604800 END,
+      'include', rule -> 'includeDefinitions', 'exclude', rule -> 'excludeDefinitions');
+    i := i + 1;
+  END LOOP;
+  RETURN out;
+END
+$$;
+
+-- Inserts one task of a workflow (or of a scheduler rule) from a task request {definition,
+-- params, label, priority, executeAt, requestedToStartTimeout, inProgressTimeout,
+-- allowedRetryCount, retryDelay}; `what` names the request in errors. Returns the task id.
+CREATE FUNCTION awf.task_from_request(what text, request jsonb, wf uuid, requester jsonb, now timestamptz)
+RETURNS uuid LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  def text;
+  params jsonb;
+  at timestamptz := now;
+  new_id uuid := gen_random_uuid();
+  new_status text;
+BEGIN
+  PERFORM awf.doc_object(what, request);
+  IF request IS NULL THEN
+    RAISE EXCEPTION '% {definition, params} is required', what USING ERRCODE = 'WA101';
+  END IF;
+  def := awf.doc_text(what || '.definition', request -> 'definition', true);
+  IF def LIKE 'awf.workflow/%' THEN
+    RAISE EXCEPTION '%.definition "%" is reserved for the workflow engine', what, def USING ERRCODE = 'WA101';
+  END IF;
+  params := coalesce(awf.doc_object(what || '.params', request -> 'params'), '{}');
+  IF def = 'awf.task/wait' THEN
+    PERFORM awf.wait_until(what || '.params', params, now);
+  ELSIF def = 'awf.task/clean-up-activities' THEN
+    PERFORM awf.cleanup_rules(what || '.params', params);
+  END IF;
+  IF request ? 'executeAt' AND jsonb_typeof(request -> 'executeAt') <> 'null' THEN
+    BEGIN
+      at := awf.doc_text(what || '.executeAt', request -> 'executeAt', true, 64)::timestamptz;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+      RAISE EXCEPTION '%.executeAt must be a timestamp (ISO 8601), got %', what,
+        left((request -> 'executeAt')::text, 64) USING ERRCODE = 'WA101';
+    END;
+  END IF;
+  new_status := CASE WHEN at > now THEN 'waiting' ELSE 'ready' END;
+  INSERT INTO awf.task (id, definition, params, status, execute_at, due_at, label, priority,
+                        requested_to_start_timeout, in_progress_timeout, allowed_retry_count,
+                        retry_delay, pool, requester, workflow_id, created_at, updated_at)
+  VALUES (new_id, def, params, new_status, greatest(at, now), CASE WHEN at > now THEN at END,
+          awf.doc_text(what || '.label', request -> 'label', false, 1024),
+          coalesce(awf.doc_int(what || '.priority', request -> 'priority', -2147483648, 2147483647), 0),
+          awf.doc_int(what || '.requestedToStartTimeout', request -> 'requestedToStartTimeout', 1, 2147483647),
+          awf.doc_int(what || '.inProgressTimeout', request -> 'inProgressTimeout', 1, 2147483647),
+          awf.doc_int(what || '.allowedRetryCount', request -> 'allowedRetryCount', 0, 2147483647),
+          awf.doc_int(what || '.retryDelay', request -> 'retryDelay', 0, 2147483647),
+          (SELECT d.pool FROM awf.definition d WHERE d.name = def), requester, wf, now, now);
+  INSERT INTO awf.task_log (task_id, at, kind, status_to) VALUES (new_id, now, 'status', new_status);
+  IF new_status = 'ready' THEN
+    PERFORM awf.wakeup_note(def);
+  END IF;
+  RETURN new_id;
+END
+$$;
+
+-- Makes the next decision task of a workflow from its oldest waiting event, if no decision runs.
+CREATE FUNCTION awf.workflow_next_decision(wf uuid, now timestamptz)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow;
+  e awf.workflow_event;
+  queue text;
+  new_id uuid := gen_random_uuid();
+BEGIN
+  SELECT * INTO w FROM awf.workflow WHERE id = wf;
+  IF NOT FOUND OR w.status = 'done' OR w.decision_task_id IS NOT NULL THEN
+    RETURN;
+  END IF;
+  SELECT * INTO e FROM awf.workflow_event WHERE workflow_id = wf ORDER BY seq LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  DELETE FROM awf.workflow_event WHERE workflow_id = wf AND seq = e.seq;
+  queue := 'awf.workflow/decision-task@' || w.definition;
+  INSERT INTO awf.task (id, definition, params, status, execute_at, pool, workflow_id, created_at, updated_at)
+  VALUES (new_id, queue,
+          awf.json_compact(jsonb_build_object('event', e.event, 'workflow', awf.workflow_json(w),
+                                              'activity', e.activity)),
+          'ready', now, (SELECT d.pool FROM awf.definition d WHERE d.name = queue), wf, now, now);
+  INSERT INTO awf.task_log (task_id, at, kind, status_to, message)
+  VALUES (new_id, now, 'status', 'ready', e.event);
+  UPDATE awf.workflow SET decision_task_id = new_id WHERE id = wf;
+  PERFORM awf.wakeup_note(queue);
+END
+$$;
+
+-- Queues an event of a workflow (a no-op once it is done) and starts its decision if none runs.
+CREATE FUNCTION awf.workflow_event_add(wf uuid, event text, activity jsonb, now timestamptz)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  PERFORM 1 FROM awf.workflow WHERE id = wf AND status <> 'done' FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  INSERT INTO awf.workflow_event (workflow_id, event, activity, created_at) VALUES (wf, event, activity, now);
+  PERFORM awf.workflow_next_decision(wf, now);
+END
+$$;
+
+-- Creates a workflow and its first event (workflow-init). Returns it.
+CREATE FUNCTION awf.workflow_start(what text, def text, params jsonb, wf_id uuid, parent uuid,
+                                   requester jsonb, now timestamptz)
+RETURNS awf.workflow LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow;
+BEGIN
+  IF def LIKE 'awf.%' THEN
+    RAISE EXCEPTION '%.definition "%" is reserved (names starting with "awf." belong to the engine)', what, def
+      USING ERRCODE = 'WA101';
+  END IF;
+  INSERT INTO awf.workflow AS x (id, definition, params, status, parent_id, requester, created_at, updated_at)
+  VALUES (coalesce(wf_id, gen_random_uuid()), def, coalesce(params, '{}'), 'in-progress', parent,
+          requester, now, now)
+  ON CONFLICT (id) DO NOTHING
+  RETURNING x.* INTO w;
+  IF NOT FOUND THEN
+    -- Idempotent: the same id answers the workflow made before, if it is the same definition.
+    SELECT * INTO w FROM awf.workflow WHERE id = wf_id;
+    IF w.definition IS DISTINCT FROM def THEN
+      RAISE EXCEPTION 'workflow % exists with definition "%", not "%"', wf_id, w.definition, def
+        USING ERRCODE = 'WA004', HINT = 'Use another id, or omit it to get a new one.';
+    END IF;
+    RETURN w;
+  END IF;
+  INSERT INTO awf.workflow_event (workflow_id, event, created_at)
+  VALUES (w.id, 'awf.workflow.event/workflow-init', now);
+  PERFORM awf.workflow_next_decision(w.id, now);
+  SELECT * INTO w FROM awf.workflow WHERE id = w.id;
+  RETURN w;
+END
+$$;
+
+-- Finishes a workflow (locked by the caller): done with this outcome; its unfinished tasks and
+-- sub-workflows are canceled; its parent gets a workflow-completed event.
+CREATE FUNCTION awf.workflow_finish(wf uuid, v_outcome text, reason jsonb, v_result jsonb,
+                                    v_error jsonb, now timestamptz)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow;
+  child uuid;
+BEGIN
+  UPDATE awf.workflow x
+     SET status = 'done', outcome = v_outcome, outcome_reason = reason, result = v_result,
+         error = v_error, decision_task_id = NULL, updated_at = now, version = x.version + 1
+   WHERE x.id = wf AND x.status <> 'done'
+  RETURNING x.* INTO w;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  DELETE FROM awf.workflow_event WHERE workflow_id = wf;
+  WITH target AS (
+    SELECT t.id, t.status FROM awf.task t
+     WHERE t.workflow_id = wf AND t.status <> 'done' ORDER BY t.id FOR UPDATE),
+  canceled AS (
+    UPDATE awf.task t
+       SET status = 'done', outcome = 'canceled',
+           outcome_reason = jsonb_build_object('type', 'awf.task/canceled',
+                                               'message', format('Canceled: its workflow %s is done (%s)', wf, v_outcome)),
+           due_at = NULL, updated_at = now, version = t.version + 1
+      FROM target g WHERE t.id = g.id AND t.status <> 'done'
+    RETURNING t.id, t.exec_id, g.status AS status_from)
+  INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)
+  SELECT c.id, now, 'status', c.exec_id, c.status_from, 'done', 'workflow done' FROM canceled c;
+  FOR child IN SELECT x.id FROM awf.workflow x WHERE x.parent_id = wf AND x.status <> 'done' ORDER BY x.id LOOP
+    PERFORM 1 FROM awf.workflow WHERE id = child FOR UPDATE;
+    PERFORM awf.workflow_finish(child, 'canceled',
+      jsonb_build_object('type', 'awf.workflow/canceled',
+                         'message', format('Canceled: its parent workflow %s is done', wf)), NULL, NULL, now);
+  END LOOP;
+  IF w.parent_id IS NOT NULL THEN
+    PERFORM awf.workflow_event_add(w.parent_id, 'awf.workflow.event/workflow-completed', awf.workflow_json(w), now);
+  END IF;
+END
+$$;
+
+-- The actions of a finished decision task: its result, a bare array or {actions: [...]}. All are
+-- checked before any is taken, so a wrong one refuses the executor's success and changes nothing.
+CREATE FUNCTION awf.workflow_actions(task_result jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  actions jsonb := CASE WHEN jsonb_typeof(task_result) = 'array' THEN task_result
+                        WHEN jsonb_typeof(task_result) = 'object' THEN task_result -> 'actions' END;
+  a jsonb;
+  i integer := 0;
+  n integer;
+  kind text;
+  pos text;
+BEGIN
+  IF task_result IS NULL OR actions IS NULL OR jsonb_typeof(actions) = 'null' THEN
+    RETURN '[]';
+  END IF;
+  IF jsonb_typeof(actions) <> 'array' THEN
+    RAISE EXCEPTION 'decision result.actions must be an array of workflow actions, got %', jsonb_typeof(actions)
+      USING ERRCODE = 'WA101';
+  END IF;
+  n := jsonb_array_length(actions);
+  IF n > 1000 THEN
+    RAISE EXCEPTION 'decision result has % actions; at most 1000 are allowed', n USING ERRCODE = 'WA101';
+  END IF;
+  FOR a IN SELECT e FROM jsonb_array_elements(actions) e LOOP
+    pos := format('decision result.actions[%s]', i);
+    IF jsonb_typeof(a) <> 'object' THEN
+      RAISE EXCEPTION '% must be an object {action, ...}, got %', pos, jsonb_typeof(a) USING ERRCODE = 'WA101';
+    END IF;
+    kind := coalesce(awf.doc_text(pos || '.action', a -> 'action'), awf.doc_text(pos || '.type', a -> 'type'));
+    IF kind IS NULL THEN
+      RAISE EXCEPTION '%.action is required (awf.workflow.action/schedule-task, schedule-workflow, complete-workflow, fail, do-nothing)',
+        pos USING ERRCODE = 'WA101';
+    END IF;
+    IF kind NOT IN ('awf.workflow.action/schedule-task', 'awf.workflow.action/schedule-workflow',
+                    'awf.workflow.action/complete-workflow', 'awf.workflow.action/fail',
+                    'awf.workflow.action/do-nothing') THEN
+      RAISE EXCEPTION '%.action "%" is unknown; expected awf.workflow.action/schedule-task, schedule-workflow, complete-workflow, fail or do-nothing',
+        pos, left(kind, 80) USING ERRCODE = 'WA101';
+    END IF;
+    IF kind IN ('awf.workflow.action/complete-workflow', 'awf.workflow.action/fail') AND i < n - 1 THEN
+      RAISE EXCEPTION '%: % ends the workflow, so it must be the last action', pos, kind USING ERRCODE = 'WA101';
+    END IF;
+    IF kind = 'awf.workflow.action/schedule-workflow' THEN
+      PERFORM awf.doc_object(pos || '.workflow-request', a -> 'workflow-request');
+      PERFORM awf.doc_text(pos || '.workflow-request.definition', a #> '{workflow-request,definition}', true);
+      PERFORM awf.doc_object(pos || '.workflow-request.params', a #> '{workflow-request,params}');
+    ELSIF kind = 'awf.workflow.action/fail' THEN
+      PERFORM awf.doc_object(pos || '.error', a -> 'error');
+    END IF;
+    i := i + 1;
+  END LOOP;
+  RETURN actions;
+END
+$$;
+
+-- A decision task of workflow `wf` is done: take its actions, or fail the workflow when the
+-- decision failed; then start the next decision if events wait.
+CREATE FUNCTION awf.workflow_decided(wf uuid, d awf.task, now timestamptz)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow;
+  actions jsonb;
+  a jsonb;
+  i integer := 0;
+  kind text;
+  pos text;
+  req jsonb;
+BEGIN
+  SELECT * INTO w FROM awf.workflow WHERE id = wf FOR UPDATE;
+  IF NOT FOUND OR w.status = 'done' THEN
+    RETURN;
+  END IF;
+  UPDATE awf.workflow SET decision_task_id = NULL WHERE id = wf AND decision_task_id = d.id;
+  IF d.outcome = 'succeeded' THEN
+    actions := awf.workflow_actions(d.result);
+    FOR a IN SELECT e FROM jsonb_array_elements(actions) e LOOP
+      pos := format('decision result.actions[%s]', i);
+      kind := coalesce(a ->> 'action', a ->> 'type');
+      IF kind = 'awf.workflow.action/schedule-task' THEN
+        PERFORM awf.task_from_request(pos || '.task-request', a -> 'task-request', wf, NULL, now);
+      ELSIF kind = 'awf.workflow.action/schedule-workflow' THEN
+        req := a -> 'workflow-request';
+        PERFORM awf.workflow_start(pos || '.workflow-request', req ->> 'definition',
+                                   coalesce(req -> 'params', '{}'), NULL, wf, NULL, now);
+      ELSIF kind = 'awf.workflow.action/complete-workflow' THEN
+        PERFORM awf.workflow_finish(wf, 'succeeded', NULL, a -> 'result', NULL, now);
+      ELSIF kind = 'awf.workflow.action/fail' THEN
+        PERFORM awf.workflow_finish(wf, 'failed',
+          jsonb_build_object('type', 'awf.workflow/failed-by-executor',
+                             'message', coalesce(a #>> '{error,message}', 'Failed by the decision task')),
+          NULL, a -> 'error', now);
+      END IF;
+      i := i + 1;
+    END LOOP;
+  ELSE
+    -- The decision task failed (its executor failed it, or it timed out, with no retries left)
+    -- or was canceled: the workflow cannot go on.
+    PERFORM awf.workflow_finish(wf, 'failed',
+      jsonb_build_object(
+        'type', CASE WHEN d.outcome_reason ->> 'type' = 'awf.task/failed-by-executor'
+                     THEN 'awf.workflow/failed-by-executor' ELSE 'awf.executor/unknown-error' END,
+        'message', format('Decision task %s %s: %s', d.id,
+                          CASE d.outcome WHEN 'canceled' THEN 'was canceled' ELSE 'failed' END,
+                          coalesce(d.outcome_reason ->> 'message', d.outcome)),
+        'data', jsonb_build_object('task', d.id)),
+      NULL, d.error, now);
+  END IF;
+  PERFORM awf.workflow_next_decision(wf, now);
+END
+$$;
+
+-- Keeps the workflow rules on every path that finishes a task of a workflow (executor, timers,
+-- deadlines, cancels): a decision task done takes its actions; any other task done is a
+-- task-completed event. The WHEN clause keeps it off every task outside a workflow.
+CREATE FUNCTION awf.workflow_task_done()
+RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  IF NEW.definition LIKE 'awf.workflow/decision-task@%' THEN
+    PERFORM awf.workflow_decided(NEW.workflow_id, NEW, clock_timestamp());
+  ELSE
+    PERFORM awf.workflow_event_add(NEW.workflow_id, 'awf.workflow.event/task-completed',
+                                   awf.task_json(NEW.id), clock_timestamp());
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER task_workflow_done AFTER UPDATE OF status ON awf.task
+  FOR EACH ROW WHEN (NEW.workflow_id IS NOT NULL AND NEW.status = 'done' AND OLD.status <> 'done')
+  EXECUTE FUNCTION awf.workflow_task_done();
+
+-- awf.workflow/create-and-execute: starts a workflow of `definition`. The same `id` again answers
+-- the workflow made the first time (idempotent).
+CREATE FUNCTION awf.workflow_create(definition text, params jsonb DEFAULT '{}', id uuid DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow;
+BEGIN
+  PERFORM awf.doc_text('awf.workflow/create-and-execute: "definition"', to_jsonb(workflow_create.definition), true);
+  PERFORM awf.doc_object('awf.workflow/create-and-execute: "params"', workflow_create.params);
+  w := awf.workflow_start('awf.workflow/create-and-execute', workflow_create.definition,
+                          workflow_create.params, workflow_create.id, NULL, NULL, clock_timestamp());
+  RETURN jsonb_build_object('resource', awf.workflow_json(w));
+END
+$$;
+
+CREATE FUNCTION awf.workflow_get(what text, wf uuid, lock boolean)
+RETURNS awf.workflow LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow;
+BEGIN
+  IF wf IS NULL THEN
+    RAISE EXCEPTION '%: "id" is required', what USING ERRCODE = 'WA101';
+  END IF;
+  IF lock THEN
+    SELECT * INTO w FROM awf.workflow WHERE id = wf FOR UPDATE;
+  ELSE
+    SELECT * INTO w FROM awf.workflow WHERE id = wf;
+  END IF;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION '%: workflow % not found', what, wf USING ERRCODE = 'WA001';
+  END IF;
+  RETURN w;
+END
+$$;
+
+-- awf.workflow/status: the workflow; with include_activities, the tasks and sub-workflows it ran
+-- (not its decision tasks), oldest first.
+CREATE FUNCTION awf.workflow_status(id uuid, include_activities boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  w awf.workflow := awf.workflow_get('awf.workflow/status', workflow_status.id, false);
+  activities jsonb;
+BEGIN
+  IF NOT coalesce(include_activities, false) THEN
+    RETURN jsonb_build_object('resource', awf.workflow_json(w));
+  END IF;
+  SELECT coalesce(jsonb_agg(a.doc ORDER BY a.created_at, a.id), '[]') INTO activities FROM (
+    SELECT t.id, t.created_at, awf.task_json(t.id) AS doc FROM awf.task t
+     WHERE t.workflow_id = w.id AND t.definition NOT LIKE 'awf.workflow/decision-task@%'
+    UNION ALL
+    SELECT x.id, x.created_at, awf.workflow_json(x) FROM awf.workflow x WHERE x.parent_id = w.id) a;
+  RETURN jsonb_build_object('resource', awf.workflow_json(w), 'activities', activities);
+END
+$$;
+
+-- awf.workflow/cancel: the workflow, its unfinished tasks and sub-workflows become done/canceled.
+-- A done workflow is an error (workflow-has-been-done). The tasks are locked before the workflow:
+-- a task finishing right now locks its workflow after its own row, so this order never deadlocks
+-- with it.
+CREATE FUNCTION awf.workflow_cancel(id uuid)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  now timestamptz := clock_timestamp();
+  w awf.workflow;
+BEGIN
+  PERFORM awf.workflow_get('awf.workflow/cancel', workflow_cancel.id, false);
+  PERFORM 1 FROM awf.task t WHERE t.workflow_id = workflow_cancel.id AND t.status <> 'done'
+    ORDER BY t.id FOR UPDATE;
+  w := awf.workflow_get('awf.workflow/cancel', workflow_cancel.id, true);
+  IF w.status = 'done' THEN
+    RAISE EXCEPTION 'awf.workflow/cancel: workflow % has been done (%)', w.id, w.outcome
+      USING ERRCODE = 'WA005', HINT = 'Only a workflow that is not done can be canceled.';
+  END IF;
+  PERFORM awf.workflow_finish(w.id, 'canceled',
+    '{"type": "awf.workflow/canceled", "message": "Canceled by user"}', NULL, NULL, now);
+  SELECT * INTO w FROM awf.workflow x WHERE x.id = w.id;
+  RETURN jsonb_build_object('resource', awf.workflow_json(w));
+END
+$$;
+
+-- awf.workflow/list: workflows, newest first, filtered by definition and status, paged.
+CREATE FUNCTION awf.workflow_list(definitions text[] DEFAULT NULL, statuses text[] DEFAULT NULL,
+                                  count integer DEFAULT 100, page integer DEFAULT 1)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  out jsonb;
+BEGIN
+  IF coalesce(count, 100) NOT BETWEEN 1 AND 1000 THEN
+    RAISE EXCEPTION 'awf.workflow/list: "paging.count" must be 1 to 1000, got %', count USING ERRCODE = 'WA101';
+  END IF;
+  IF coalesce(page, 1) NOT BETWEEN 1 AND 1000000 THEN
+    RAISE EXCEPTION 'awf.workflow/list: "paging.page" must be 1 to 1000000, got %', page USING ERRCODE = 'WA101';
+  END IF;
+  IF coalesce(cardinality(definitions), 0) > 1000 OR coalesce(cardinality(statuses), 0) > 1000 THEN
+    RAISE EXCEPTION 'awf.workflow/list: a filter names more than 1000 values' USING ERRCODE = 'WA101';
+  END IF;
+  SELECT coalesce(jsonb_agg(awf.workflow_json(x) ORDER BY x.created_at DESC, x.id), '[]') INTO out
+    FROM (SELECT * FROM awf.workflow w
+           WHERE (definitions IS NULL OR w.definition = ANY (definitions))
+             AND (statuses IS NULL OR w.status = ANY (statuses))
+           ORDER BY w.created_at DESC, w.id
+           LIMIT coalesce(count, 100) OFFSET (coalesce(page, 1) - 1) * coalesce(count, 100)) x;
+  RETURN jsonb_build_object('resources', out);
+END
+$$;
+
+---------------------------------------------------------------------------------------------------
+-- Built-in tasks, run by the background worker in its tick: ready tasks of these definitions are
+-- taken from the ready index like any claim, and finished by the engine.
+--   awf.task/wait                 done when `until`, or created + `duration`, has passed (until
+--                                 then it waits as a task with executeAt does)
+--   awf.task/clean-up-activities  deletes done tasks and workflows older than each rule's
+--                                 retentionPolicy, of the definitions it names
+---------------------------------------------------------------------------------------------------
+
+-- Deletes what the rules of a clean-up task name; returns {tasks, workflows} deleted.
+CREATE FUNCTION awf.cleanup_run(rules jsonb, now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  rule jsonb;
+  include text[];
+  exclude text[];
+  cutoff timestamptz;
+  n bigint;
+  tasks bigint := 0;
+  workflows bigint := 0;
+BEGIN
+  FOR rule IN SELECT e FROM jsonb_array_elements(rules) e LOOP
+    cutoff := now - (rule ->> 'cutoff_seconds')::bigint * interval '1 second';
+    include := CASE WHEN rule -> 'include' IS NOT NULL AND jsonb_typeof(rule -> 'include') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(rule -> 'include')) END;
+    exclude := CASE WHEN rule -> 'exclude' IS NOT NULL AND jsonb_typeof(rule -> 'exclude') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(rule -> 'exclude')) END;
+    WITH old AS (
+      SELECT t.id FROM awf.task t
+       WHERE t.status = 'done' AND NOT t.archived AND t.updated_at < cutoff
+         AND (include IS NULL OR t.definition = ANY (include))
+         AND (exclude IS NULL OR NOT t.definition = ANY (exclude))
+       FOR UPDATE SKIP LOCKED),
+    gone AS (DELETE FROM awf.task t USING old WHERE t.id = old.id RETURNING t.id),
+    logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id),
+    xina AS (DELETE FROM awf.xina_task x USING gone WHERE x.task_id = gone.id),
+    nlflow AS (DELETE FROM awf.nlflow_task n USING gone WHERE n.task_id = gone.id)
+    SELECT count(*) INTO n FROM gone;
+    tasks := tasks + n;
+    WITH gone AS (
+      DELETE FROM awf.workflow w
+       WHERE w.status = 'done' AND w.updated_at < cutoff
+         AND (include IS NULL OR w.definition = ANY (include))
+         AND (exclude IS NULL OR NOT w.definition = ANY (exclude))
+      RETURNING w.id)
+    SELECT count(*) INTO n FROM gone;
+    workflows := workflows + n;
+  END LOOP;
+  RETURN jsonb_build_object('tasks', tasks, 'workflows', workflows);
+END
+$$;
+
+-- Runs the ready built-in tasks; returns how many it finished.
+CREATE FUNCTION awf.builtins_run(now timestamptz, batch integer)
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  t awf.task;
+  due timestamptz;
+  res jsonb;
+  finished bigint := 0;
+BEGIN
+  FOR t IN
+    SELECT * FROM awf.task r WHERE r.status = 'ready' AND r.definition = ANY (awf.builtin_definitions())
+     ORDER BY r.execute_at LIMIT batch FOR UPDATE SKIP LOCKED
+  LOOP
+    BEGIN
+      IF t.definition = 'awf.task/wait' THEN
+        due := awf.wait_until('params', t.params, t.created_at);
+        IF due > now THEN
+          UPDATE awf.task x SET status = 'waiting', execute_at = due, due_at = due, updated_at = now,
+                                version = x.version + 1
+           WHERE x.id = t.id;
+          INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
+          VALUES (t.id, now, 'status', 'ready', 'waiting', 'waits until ' || awf.json_time(due));
+          CONTINUE;
+        END IF;
+        res := jsonb_build_object('waitedUntil', awf.json_time(due));
+      ELSE
+        res := jsonb_build_object('deleted', awf.cleanup_run(awf.cleanup_rules('params', t.params), now));
+      END IF;
+      UPDATE awf.task x SET status = 'done', outcome = 'succeeded', result = res, due_at = NULL,
+                            updated_at = now, version = x.version + 1
+       WHERE x.id = t.id;
+    EXCEPTION WHEN SQLSTATE 'WA101' THEN
+      -- Params the engine cannot run: the task fails (it never will run), nothing else changes.
+      UPDATE awf.task x SET status = 'done', outcome = 'failed',
+                            outcome_reason = jsonb_build_object('type', 'awf.task/invalid-params', 'message', SQLERRM),
+                            due_at = NULL, updated_at = now, version = x.version + 1
+       WHERE x.id = t.id;
+    END;
+    INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
+    VALUES (t.id, now, 'status', 'ready', 'done', 'run by the engine');
+    finished := finished + 1;
+  END LOOP;
+  RETURN finished;
+END
+$$;
+
+---------------------------------------------------------------------------------------------------
+-- Scheduler rules: a cron schedule that makes a task or a workflow. The worker fires a rule when
+-- its next_run_at has passed, in one transaction that makes the activity and moves next_run_at
+-- on: never twice for one fire time, also across restarts. A fire time missed by more than
+-- start-deadline-seconds (the worker was down) is skipped; only the latest missed one runs.
+---------------------------------------------------------------------------------------------------
+
+-- The first fire time of a cron schedule strictly after `after` (UTC): 5 fields (minute hour
+-- day-of-month month day-of-week) or 6 with a leading second; NULL if it never fires again.
+CREATE FUNCTION awf.cron_next(schedule text, after timestamptz)
+RETURNS timestamptz LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'awf_cron_next';
+
+CREATE TABLE awf.scheduler_rule (
+  id text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$'),
+  schedule text NOT NULL,
+  execute_on_setup boolean NOT NULL DEFAULT false,
+  concurrency_policy text NOT NULL DEFAULT 'allow' CHECK (concurrency_policy IN ('allow', 'forbid')),
+  start_deadline_seconds integer NOT NULL DEFAULT 60 CHECK (start_deadline_seconds > 0),
+  task_request jsonb,
+  workflow_request jsonb,
+  next_run_at timestamptz,          -- the next fire time not handled yet
+  last_run_at timestamptz,          -- the fire time of the last activity made
+  last_activity_id uuid,            -- that task or workflow (forbid waits for it to be done)
+  runs bigint NOT NULL DEFAULT 0,
+  skipped bigint NOT NULL DEFAULT 0,
+  last_skip text,                   -- why the last fire time was skipped
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CHECK ((task_request IS NULL) <> (workflow_request IS NULL))
+);
+CREATE INDEX scheduler_rule_next_idx ON awf.scheduler_rule (next_run_at);
+SELECT pg_catalog.pg_extension_config_dump('awf.scheduler_rule', '');
+
+CREATE FUNCTION awf.scheduler_rule_json(r awf.scheduler_rule)
+RETURNS jsonb LANGUAGE sql STABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  SELECT awf.json_compact(jsonb_build_object(
+    'resourceType', 'SchedulerRule', 'id', r.id, 'schedule', r.schedule,
+    'execute-on-setup', r.execute_on_setup, 'concurrency-policy', r.concurrency_policy,
+    'start-deadline-seconds', r.start_deadline_seconds,
+    'task-request', r.task_request, 'workflow-request', r.workflow_request,
+    'state', awf.json_compact(jsonb_build_object(
+      'nextRunAt', awf.json_time(r.next_run_at), 'lastRunAt', awf.json_time(r.last_run_at),
+      'lastActivity', CASE WHEN r.last_activity_id IS NOT NULL THEN jsonb_build_object(
+                        'resourceType', CASE WHEN r.task_request IS NOT NULL THEN 'AidboxTask' ELSE 'AidboxWorkflow' END,
+                        'id', r.last_activity_id) END,
+      'runs', r.runs, 'skipped', r.skipped, 'lastSkip', r.last_skip)),
+    'meta', jsonb_build_object('createdAt', awf.json_time(r.created_at),
+                               'lastUpdated', awf.json_time(r.updated_at))))
+$$;
+
+-- Creates or replaces a rule (awf.scheduler/rule-put). A new rule with execute-on-setup fires at
+-- the worker's next tick; otherwise at the schedule's next time. Replacing a rule keeps its
+-- counters and last activity (so forbid still waits for it).
+CREATE FUNCTION awf.scheduler_rule_put(rule jsonb)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  what text := 'awf.scheduler/rule-put';
+  now timestamptz := clock_timestamp();
+  v_id text;
+  v_schedule text;
+  v_setup boolean;
+  v_policy text;
+  v_deadline bigint;
+  v_task jsonb;
+  v_workflow jsonb;
+  v_next timestamptz;
+  r awf.scheduler_rule;
+BEGIN
+  PERFORM awf.doc_object(what || ': the rule', rule);
+  IF rule IS NULL THEN
+    RAISE EXCEPTION '%: the rule {id, schedule, task-request | workflow-request} is required', what USING ERRCODE = 'WA101';
+  END IF;
+  v_id := awf.doc_text(what || ': "id"', rule -> 'id', true, 128);
+  IF v_id !~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$' THEN
+    RAISE EXCEPTION '%: "id" must be letters, digits and . _ / - (starting with a letter or digit), got "%"',
+      what, left(v_id, 64) USING ERRCODE = 'WA101';
+  END IF;
+  v_schedule := awf.doc_text(what || ': "schedule"', rule -> 'schedule', true, 256);
+  v_next := awf.cron_next(v_schedule, now);
+  IF v_next IS NULL THEN
+    RAISE EXCEPTION '%: "schedule" "%" never fires', what, v_schedule USING ERRCODE = 'WA101';
+  END IF;
+  v_setup := coalesce(awf.doc_bool(what || ': "execute-on-setup"', rule -> 'execute-on-setup'), false);
+  v_policy := coalesce(awf.doc_text(what || ': "concurrency-policy"', rule -> 'concurrency-policy'), 'allow');
+  IF v_policy NOT IN ('allow', 'forbid') THEN
+    RAISE EXCEPTION '%: "concurrency-policy" must be forbid or allow, got "%"', what, left(v_policy, 64)
+      USING ERRCODE = 'WA101';
+  END IF;
+  v_deadline := coalesce(awf.doc_int(what || ': "start-deadline-seconds"', rule -> 'start-deadline-seconds',
+                                     1, 31536000), 60);
+  v_task := awf.doc_object(what || ': "task-request"', rule -> 'task-request');
+  v_workflow := awf.doc_object(what || ': "workflow-request"', rule -> 'workflow-request');
+  IF (v_task IS NULL) = (v_workflow IS NULL) THEN
+    RAISE EXCEPTION '%: give exactly one of "task-request" and "workflow-request"', what USING ERRCODE = 'WA101';
+  END IF;
+  IF v_task IS NOT NULL THEN
+    -- Checked now by making it in a subtransaction that is rolled back.
+    BEGIN
+      PERFORM awf.task_from_request(what || ': "task-request"', v_task, NULL, NULL, now);
+      RAISE EXCEPTION USING ERRCODE = 'WA999';
+    EXCEPTION WHEN SQLSTATE 'WA999' THEN NULL;
+    END;
+  ELSE
+    PERFORM awf.doc_text(what || ': "workflow-request".definition', v_workflow -> 'definition', true);
+    PERFORM awf.doc_object(what || ': "workflow-request".params', v_workflow -> 'params');
+    IF (v_workflow ->> 'definition') LIKE 'awf.%' THEN
+      RAISE EXCEPTION '%: "workflow-request".definition "%" is reserved', what, v_workflow ->> 'definition'
+        USING ERRCODE = 'WA101';
+    END IF;
+  END IF;
+  INSERT INTO awf.scheduler_rule AS x (id, schedule, execute_on_setup, concurrency_policy,
+                                       start_deadline_seconds, task_request, workflow_request,
+                                       next_run_at, created_at, updated_at)
+  VALUES (v_id, v_schedule, v_setup, v_policy, v_deadline, v_task, v_workflow,
+          CASE WHEN v_setup THEN now ELSE v_next END, now, now)
+  ON CONFLICT (id) DO UPDATE
+    SET schedule = EXCLUDED.schedule, execute_on_setup = EXCLUDED.execute_on_setup,
+        concurrency_policy = EXCLUDED.concurrency_policy,
+        start_deadline_seconds = EXCLUDED.start_deadline_seconds,
+        task_request = EXCLUDED.task_request, workflow_request = EXCLUDED.workflow_request,
+        next_run_at = v_next, updated_at = now
+  RETURNING x.* INTO r;
+  RETURN jsonb_build_object('resource', awf.scheduler_rule_json(r));
+END
+$$;
+
+CREATE FUNCTION awf.scheduler_rule_delete(id text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  r awf.scheduler_rule;
+BEGIN
+  IF scheduler_rule_delete.id IS NULL THEN
+    RAISE EXCEPTION 'awf.scheduler/rule-delete: "id" is required' USING ERRCODE = 'WA101';
+  END IF;
+  DELETE FROM awf.scheduler_rule x WHERE x.id = scheduler_rule_delete.id RETURNING x.* INTO r;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'awf.scheduler/rule-delete: scheduler rule "%" not found', left(scheduler_rule_delete.id, 128)
+      USING ERRCODE = 'WA001';
+  END IF;
+  RETURN jsonb_build_object('resource', awf.scheduler_rule_json(r));
+END
+$$;
+
+CREATE FUNCTION awf.scheduler_rule_list(id text DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  SELECT jsonb_build_object('resources', coalesce(jsonb_agg(awf.scheduler_rule_json(r) ORDER BY r.id), '[]'))
+    FROM awf.scheduler_rule r WHERE scheduler_rule_list.id IS NULL OR r.id = scheduler_rule_list.id
+$$;
+
+-- Fires the rules that are due; returns how many activities it made.
+CREATE FUNCTION awf.scheduler_fire(now timestamptz, batch integer)
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  r awf.scheduler_rule;
+  fire timestamptz;
+  skip text;
+  activity uuid;
+  made bigint := 0;
+  requester jsonb;
+BEGIN
+  FOR r IN
+    SELECT * FROM awf.scheduler_rule x WHERE x.next_run_at <= now
+     ORDER BY x.next_run_at LIMIT batch FOR UPDATE SKIP LOCKED
+  LOOP
+    fire := r.next_run_at;
+    skip := NULL;
+    activity := NULL;
+    requester := jsonb_build_object('resourceType', 'SchedulerRule', 'id', r.id, 'fireTime', awf.json_time(fire));
+    IF now - fire > r.start_deadline_seconds * interval '1 second' THEN
+      skip := format('missed its start deadline: fire time %s, %s s late', awf.json_time(fire),
+                     round(extract(epoch FROM now - fire)));
+    ELSIF r.concurrency_policy = 'forbid' AND r.last_activity_id IS NOT NULL AND (
+            EXISTS (SELECT 1 FROM awf.task t WHERE t.id = r.last_activity_id AND t.status <> 'done')
+         OR EXISTS (SELECT 1 FROM awf.workflow w WHERE w.id = r.last_activity_id AND w.status <> 'done')) THEN
+      skip := format('forbid: the previous run %s is not done', r.last_activity_id);
+    ELSE
+      BEGIN
+        IF r.task_request IS NOT NULL THEN
+          activity := awf.task_from_request(format('scheduler rule "%s" task-request', r.id), r.task_request,
+                                            NULL, requester, now);
+        ELSE
+          activity := (awf.workflow_start(format('scheduler rule "%s" workflow-request', r.id),
+                                          r.workflow_request ->> 'definition',
+                                          coalesce(r.workflow_request -> 'params', '{}'), NULL, NULL,
+                                          requester, now)).id;
+        END IF;
+      EXCEPTION WHEN OTHERS THEN
+        skip := 'failed: ' || SQLERRM;
+      END;
+    END IF;
+    UPDATE awf.scheduler_rule x
+       SET next_run_at = awf.cron_next(x.schedule, greatest(fire, now)),
+           last_run_at = CASE WHEN activity IS NOT NULL THEN fire ELSE x.last_run_at END,
+           last_activity_id = coalesce(activity, x.last_activity_id),
+           runs = x.runs + (activity IS NOT NULL)::integer,
+           skipped = x.skipped + (activity IS NULL)::integer,
+           last_skip = coalesce(skip, x.last_skip)
+     WHERE x.id = r.id;
+    IF activity IS NOT NULL THEN
+      made := made + 1;
+    ELSE
+      RAISE LOG 'pg_awf: scheduler rule "%" skipped %', r.id, skip;
+    END IF;
+  END LOOP;
+  RETURN made;
+END
+$$;
+
+---------------------------------------------------------------------------------------------------
+-- Concurrency limits: a definition's concurrency_limit caps its requested and in-progress tasks,
+-- per value of concurrency_path (e.g. {params,resourceType}) when it has one. The claim takes
+-- limited definitions through awf.claim_limited, which serializes the claims of that one
+-- definition with a transaction-scoped advisory lock: other definitions never wait for it.
+---------------------------------------------------------------------------------------------------
+
+-- Tasks holding a concurrency slot, by definition: what claim_limited counts.
+CREATE INDEX task_active_idx ON awf.task (definition) WHERE status IN ('requested', 'in-progress');
+
+-- The ready tasks of `def` (limited to `cap`) that may be claimed now, locked: at most n.
+CREATE FUNCTION awf.claim_limited(def text, cap integer, path text[], n integer,
+                                  OUT id uuid, OUT priority integer, OUT execute_at timestamptz)
+RETURNS SETOF record LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  active bigint;
+  sub text[];
+  counts jsonb;
+  picked uuid[] := '{}';
+  r record;
+  c bigint;
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'tasks of "%" have a concurrency limit and can only be claimed in READ COMMITTED', def
+      USING ERRCODE = 'WA101';
+  END IF;
+  -- After the lock, each query below sees the claims of the previous holder (committed).
+  PERFORM pg_advisory_xact_lock(hashtextextended('awf.concurrency-limit:' || def, 0));
+  IF path IS NULL OR cardinality(path) = 0 THEN
+    SELECT count(*) INTO active FROM awf.task a
+     WHERE a.definition = def AND a.status IN ('requested', 'in-progress');
+    IF active >= cap THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      SELECT t.id, t.priority, t.execute_at FROM awf.task t
+       WHERE t.status = 'ready' AND t.definition = def
+       ORDER BY t.priority DESC, t.execute_at LIMIT least(n, cap - active) FOR UPDATE SKIP LOCKED;
+    RETURN;
+  END IF;
+  -- Per value of the path: the first element names the task field (params), the rest the path in it.
+  sub := CASE WHEN path[1] = 'params' THEN path[2:] ELSE path END;
+  SELECT coalesce(jsonb_object_agg(s.k, s.c), '{}') INTO counts FROM (
+    SELECT coalesce(a.params #>> sub, '') AS k, count(*) AS c FROM awf.task a
+     WHERE a.definition = def AND a.status IN ('requested', 'in-progress') GROUP BY 1) s;
+  FOR r IN
+    SELECT t.id, coalesce(t.params #>> sub, '') AS k FROM awf.task t
+     WHERE t.status = 'ready' AND t.definition = def
+     ORDER BY t.priority DESC, t.execute_at LIMIT 1000
+  LOOP
+    c := coalesce((counts ->> r.k)::bigint, 0);
+    CONTINUE WHEN c >= cap;
+    counts := jsonb_set(counts, ARRAY[r.k], to_jsonb(c + 1));
+    picked := picked || r.id;
+    EXIT WHEN cardinality(picked) >= n;
+  END LOOP;
+  RETURN QUERY
+    SELECT t.id, t.priority, t.execute_at FROM awf.task t
+     WHERE t.id = ANY (picked) AND t.status = 'ready' FOR UPDATE SKIP LOCKED;
+END
+$$;
+
+-- Limited definitions with ready tasks: their long-polls are woken every tick, since a task
+-- finishing frees a slot without making anything ready.
+CREATE FUNCTION awf.limited_wakeups()
+RETURNS bigint LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+  SELECT count(awf.wakeup_note(d.name)) FROM awf.definition d
+   WHERE d.concurrency_limit IS NOT NULL
+     AND EXISTS (SELECT 1 FROM awf.task t WHERE t.status = 'ready' AND t.definition = d.name)
+$$;
+
+-- The worker's sweep of the engine's own work, once per tick after the timers (so a wait task
+-- made ready by its executeAt finishes in the same tick): built-in tasks, scheduler rules, and
+-- the wakeups of concurrency-limited definitions.
+CREATE FUNCTION awf.sweep_engine(now timestamptz, batch integer)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  RETURN jsonb_build_object('builtinsRun', awf.builtins_run(now, batch),
+                            'scheduled', awf.scheduler_fire(now, batch),
+                            'limitedWakeups', awf.limited_wakeups());
+END
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA awf FROM PUBLIC;
+REVOKE ALL ON awf.workflow, awf.workflow_event, awf.scheduler_rule FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+  awf.workflow_create(text, jsonb, uuid),
+  awf.workflow_status(uuid, boolean),
+  awf.workflow_cancel(uuid),
+  awf.workflow_list(text[], text[], integer, integer)
+  TO awf_user;
+GRANT EXECUTE ON FUNCTION
+  awf.scheduler_rule_put(jsonb),
+  awf.scheduler_rule_delete(text),
+  awf.scheduler_rule_list(text)
+  TO awf_admin;
+GRANT EXECUTE ON FUNCTION awf.cron_next(text, timestamptz) TO awf_user, awf_admin;
+GRANT SELECT ON awf.workflow TO awf_user;
+GRANT SELECT ON awf.scheduler_rule TO awf_admin;
