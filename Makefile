@@ -8,9 +8,9 @@ DATA = $(wildcard sql/awf--*.sql)
 SRCS = $(wildcard src/core/*.cpp src/pg/*.cpp src/task/*.cpp src/wakeup/*.cpp src/worker/*.cpp src/*.cpp)
 OBJS = $(SRCS:.cpp=.o)
 
-REGRESS = install lifecycle retries list_status bad_input roles nlflow xina hardening
+REGRESS = install lifecycle retries list_status bad_input roles nlflow xina hardening workflow
 REGRESS_OPTS = --load-extension=awf
-ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue sequence_advance enqueue_visibility
+ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue sequence_advance enqueue_visibility concurrency_limit
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=awf
 
 PG_CONFIG ?= pg_config

@@ -17,9 +17,10 @@
 -- way. The API shows their definition as `awf.workflow/decision-task`.
 ---------------------------------------------------------------------------------------------------
 
--- The tasks a workflow scheduled, and its decision tasks.
+-- The workflow of a task (its decision tasks and the tasks it scheduled). Not indexed here: every
+-- index on awf.task costs every transition of every task (they are not HOT updates); the tasks of
+-- a workflow are found through awf.workflow_task instead.
 ALTER TABLE awf.task ADD COLUMN workflow_id uuid;
-CREATE INDEX task_workflow_idx ON awf.task (workflow_id, created_at) WHERE workflow_id IS NOT NULL;
 
 CREATE TABLE awf.workflow (
   id uuid PRIMARY KEY,
@@ -51,7 +52,15 @@ CREATE TABLE awf.workflow_event (
   PRIMARY KEY (workflow_id, seq)
 );
 
+-- The tasks of each workflow (status include-activities, cancel).
+CREATE TABLE awf.workflow_task (
+  workflow_id uuid NOT NULL,
+  task_id uuid NOT NULL,
+  PRIMARY KEY (workflow_id, task_id)
+);
+
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.workflow_task', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow_event', '');
 
 -- ISO-8601 UTC with microseconds, as every timestamp of the API.
@@ -170,6 +179,32 @@ BEGIN
 END
 $$;
 
+-- A timestamp field: ISO 8601 (date, time, optional fraction and offset; no offset is UTC), as
+-- awf.task/create reads executeAt. PostgreSQL's own input would also take 'infinity' or
+-- 'tomorrow', which no API sends and which would make a task wait forever.
+CREATE FUNCTION awf.doc_time(what text, v jsonb)
+RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+DECLARE
+  s text := awf.doc_text(what, v, false, 64);
+BEGIN
+  IF s IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF s !~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$' THEN
+    RAISE EXCEPTION '% must be an ISO-8601 timestamp like "2023-05-04T15:30:43Z", got "%"', what, s
+      USING ERRCODE = 'WA101';
+  END IF;
+  IF s !~ '(Z|[+-]\d{2}(:?\d{2})?)$' THEN
+    s := s || 'Z';
+  END IF;
+  RETURN s::timestamptz;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+  RAISE EXCEPTION '% is not a valid timestamp, got "%"', what, s USING ERRCODE = 'WA101';
+END
+$$;
+
 -- The built-in task definitions: run by the background worker, never claimed by executors.
 CREATE FUNCTION awf.builtin_definitions()
 RETURNS text[] LANGUAGE sql IMMUTABLE
@@ -189,12 +224,7 @@ DECLARE
   n numeric;
 BEGIN
   IF params ? 'until' AND jsonb_typeof(params -> 'until') <> 'null' THEN
-    BEGIN
-      RETURN (awf.doc_text(what || '.until', params -> 'until', true, 64))::timestamptz;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-      RAISE EXCEPTION '%.until must be a timestamp (ISO 8601), got %', what, left((params -> 'until')::text, 64)
-        USING ERRCODE = 'WA101';
-    END;
+    RETURN awf.doc_time(what || '.until', params -> 'until');
   END IF;
   d := awf.doc_object(what || '.duration', params -> 'duration');
   IF d IS NULL THEN
@@ -299,14 +329,7 @@ BEGIN
   ELSIF def = 'awf.task/clean-up-activities' THEN
     PERFORM awf.cleanup_rules(what || '.params', params);
   END IF;
-  IF request ? 'executeAt' AND jsonb_typeof(request -> 'executeAt') <> 'null' THEN
-    BEGIN
-      at := awf.doc_text(what || '.executeAt', request -> 'executeAt', true, 64)::timestamptz;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-      RAISE EXCEPTION '%.executeAt must be a timestamp (ISO 8601), got %', what,
-        left((request -> 'executeAt')::text, 64) USING ERRCODE = 'WA101';
-    END;
-  END IF;
+  at := coalesce(awf.doc_time(what || '.executeAt', request -> 'executeAt'), now);
   new_status := CASE WHEN at > now THEN 'waiting' ELSE 'ready' END;
   INSERT INTO awf.task (id, definition, params, status, execute_at, due_at, label, priority,
                         requested_to_start_timeout, in_progress_timeout, allowed_retry_count,
@@ -320,6 +343,9 @@ BEGIN
           awf.doc_int(what || '.retryDelay', request -> 'retryDelay', 0, 2147483647),
           (SELECT d.pool FROM awf.definition d WHERE d.name = def), requester, wf, now, now);
   INSERT INTO awf.task_log (task_id, at, kind, status_to) VALUES (new_id, now, 'status', new_status);
+  IF wf IS NOT NULL THEN
+    INSERT INTO awf.workflow_task (workflow_id, task_id) VALUES (wf, new_id);
+  END IF;
   IF new_status = 'ready' THEN
     PERFORM awf.wakeup_note(def);
   END IF;
@@ -355,6 +381,7 @@ BEGIN
           'ready', now, (SELECT d.pool FROM awf.definition d WHERE d.name = queue), wf, now, now);
   INSERT INTO awf.task_log (task_id, at, kind, status_to, message)
   VALUES (new_id, now, 'status', 'ready', e.event);
+  INSERT INTO awf.workflow_task (workflow_id, task_id) VALUES (wf, new_id);
   UPDATE awf.workflow SET decision_task_id = new_id WHERE id = wf;
   PERFORM awf.wakeup_note(queue);
 END
@@ -431,8 +458,8 @@ BEGIN
   END IF;
   DELETE FROM awf.workflow_event WHERE workflow_id = wf;
   WITH target AS (
-    SELECT t.id, t.status FROM awf.task t
-     WHERE t.workflow_id = wf AND t.status <> 'done' ORDER BY t.id FOR UPDATE),
+    SELECT t.id, t.status FROM awf.workflow_task m JOIN awf.task t ON t.id = m.task_id
+     WHERE m.workflow_id = wf AND t.status <> 'done' ORDER BY t.id FOR UPDATE OF t),
   canceled AS (
     UPDATE awf.task t
        SET status = 'done', outcome = 'canceled',
@@ -571,27 +598,66 @@ BEGIN
 END
 $$;
 
--- Keeps the workflow rules on every path that finishes a task of a workflow (executor, timers,
--- deadlines, cancels): a decision task done takes its actions; any other task done is a
--- task-completed event. The WHEN clause keeps it off every task outside a workflow.
-CREATE FUNCTION awf.workflow_task_done()
-RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- One trigger keeps the rules of sequences (1.2) and workflows on every status change, whatever
+-- made it (executor, timers, deadlines, cancels, concludes). One, not two: every trigger's WHEN
+-- clause is prepared for every statement that updates awf.task, and the lifecycle rate pays for
+-- it. Its WHEN keeps it off every task that is in neither a sequence nor a workflow.
+--   * a task of a workflow done: a decision task takes its actions; any other task is a
+--     task-completed event of its workflow;
+--   * a task of a sequence: as awf.sequence_rules did in 1.2 (see awf--1.1--1.2.sql).
+CREATE FUNCTION awf.task_rules()
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, awf, pg_temp
 AS $$
+DECLARE
+  now timestamptz := clock_timestamp();
+  paused boolean;
 BEGIN
-  IF NEW.definition LIKE 'awf.workflow/decision-task@%' THEN
-    PERFORM awf.workflow_decided(NEW.workflow_id, NEW, clock_timestamp());
-  ELSE
-    PERFORM awf.workflow_event_add(NEW.workflow_id, 'awf.workflow.event/task-completed',
-                                   awf.task_json(NEW.id), clock_timestamp());
+  IF NEW.status = OLD.status THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.workflow_id IS NOT NULL AND NEW.status = 'done' THEN
+    IF NEW.definition LIKE 'awf.workflow/decision-task@%' THEN
+      PERFORM awf.workflow_decided(NEW.workflow_id, NEW, now);
+    ELSE
+      PERFORM awf.workflow_event_add(NEW.workflow_id, 'awf.workflow.event/task-completed',
+                                     awf.task_json(NEW.id), now);
+    END IF;
+  END IF;
+  IF NEW.seq IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.status = 'done' AND NEW.outcome = 'failed' THEN
+    -- The earliest failed task holds (the one the sequence stopped at); a later one does not
+    -- take over an existing hold.
+    INSERT INTO awf.task_sequence AS s (name, paused, held_task, updated_at)
+    VALUES (NEW.seq, true, NEW.id, now)
+    ON CONFLICT (name) DO UPDATE
+      SET paused = true, updated_at = excluded.updated_at,
+          held_task = CASE WHEN s.held_task IS NULL
+                             OR NOT EXISTS (SELECT 1 FROM awf.task h WHERE h.id = s.held_task AND h.num < NEW.num)
+                           THEN NEW.id ELSE s.held_task END;
+    PERFORM awf.sequence_park(NEW.seq, now, format('sequence "%s" is held by a failed task', NEW.seq));
+  ELSIF NEW.status = 'done' AND OLD.status <> 'created' THEN
+    PERFORM awf.sequence_promote(NEW.seq);
+  ELSIF NEW.status IN ('ready', 'waiting') AND OLD.status IN ('requested', 'in-progress') THEN
+    SELECT s.paused INTO paused FROM awf.task_sequence s WHERE s.name = NEW.seq FOR SHARE;
+    IF paused THEN
+      UPDATE awf.task t SET status = 'created', due_at = NULL, updated_at = now, version = t.version + 1
+       WHERE t.id = NEW.id AND t.status = NEW.status;
+      INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to, message)
+      VALUES (NEW.id, now, 'status', NEW.status, 'created', format('sequence "%s" is paused', NEW.seq));
+    END IF;
   END IF;
   RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER task_workflow_done AFTER UPDATE OF status ON awf.task
-  FOR EACH ROW WHEN (NEW.workflow_id IS NOT NULL AND NEW.status = 'done' AND OLD.status <> 'done')
-  EXECUTE FUNCTION awf.workflow_task_done();
+DROP TRIGGER task_sequence_rules ON awf.task;
+DROP FUNCTION awf.sequence_rules();
+CREATE TRIGGER task_rules AFTER UPDATE OF status ON awf.task
+  FOR EACH ROW WHEN (NEW.seq IS NOT NULL OR NEW.workflow_id IS NOT NULL)
+  EXECUTE FUNCTION awf.task_rules();
 
 -- awf.workflow/create-and-execute: starts a workflow of `definition`. The same `id` again answers
 -- the workflow made the first time (idempotent).
@@ -646,8 +712,9 @@ BEGIN
     RETURN jsonb_build_object('resource', awf.workflow_json(w));
   END IF;
   SELECT coalesce(jsonb_agg(a.doc ORDER BY a.created_at, a.id), '[]') INTO activities FROM (
-    SELECT t.id, t.created_at, awf.task_json(t.id) AS doc FROM awf.task t
-     WHERE t.workflow_id = w.id AND t.definition NOT LIKE 'awf.workflow/decision-task@%'
+    SELECT t.id, t.created_at, awf.task_json(t.id) AS doc
+      FROM awf.workflow_task m JOIN awf.task t ON t.id = m.task_id
+     WHERE m.workflow_id = w.id AND t.definition NOT LIKE 'awf.workflow/decision-task@%'
     UNION ALL
     SELECT x.id, x.created_at, awf.workflow_json(x) FROM awf.workflow x WHERE x.parent_id = w.id) a;
   RETURN jsonb_build_object('resource', awf.workflow_json(w), 'activities', activities);
@@ -667,8 +734,8 @@ DECLARE
   w awf.workflow;
 BEGIN
   PERFORM awf.workflow_get('awf.workflow/cancel', workflow_cancel.id, false);
-  PERFORM 1 FROM awf.task t WHERE t.workflow_id = workflow_cancel.id AND t.status <> 'done'
-    ORDER BY t.id FOR UPDATE;
+  PERFORM 1 FROM awf.workflow_task m JOIN awf.task t ON t.id = m.task_id
+   WHERE m.workflow_id = workflow_cancel.id AND t.status <> 'done' ORDER BY t.id FOR UPDATE OF t;
   w := awf.workflow_get('awf.workflow/cancel', workflow_cancel.id, true);
   IF w.status = 'done' THEN
     RAISE EXCEPTION 'awf.workflow/cancel: workflow % has been done (%)', w.id, w.outcome
@@ -698,6 +765,10 @@ BEGIN
   END IF;
   IF coalesce(cardinality(definitions), 0) > 1000 OR coalesce(cardinality(statuses), 0) > 1000 THEN
     RAISE EXCEPTION 'awf.workflow/list: a filter names more than 1000 values' USING ERRCODE = 'WA101';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(statuses) s WHERE s IS NULL OR s NOT IN ('created', 'in-progress', 'done')) THEN
+    RAISE EXCEPTION 'awf.workflow/list: "filter.status" has an unknown value; expected created, in-progress or done'
+      USING ERRCODE = 'WA101';
   END IF;
   SELECT coalesce(jsonb_agg(awf.workflow_json(x) ORDER BY x.created_at DESC, x.id), '[]') INTO out
     FROM (SELECT * FROM awf.workflow w
@@ -755,7 +826,8 @@ BEGIN
        WHERE w.status = 'done' AND w.updated_at < cutoff
          AND (include IS NULL OR w.definition = ANY (include))
          AND (exclude IS NULL OR NOT w.definition = ANY (exclude))
-      RETURNING w.id)
+      RETURNING w.id),
+    links AS (DELETE FROM awf.workflow_task m USING gone WHERE m.workflow_id = gone.id)
     SELECT count(*) INTO n FROM gone;
     workflows := workflows + n;
   END LOOP;
@@ -815,7 +887,8 @@ $$;
 -- Scheduler rules: a cron schedule that makes a task or a workflow. The worker fires a rule when
 -- its next_run_at has passed, in one transaction that makes the activity and moves next_run_at
 -- on: never twice for one fire time, also across restarts. A fire time missed by more than
--- start-deadline-seconds (the worker was down) is skipped; only the latest missed one runs.
+-- start-deadline-seconds (the worker was down) is skipped, and so are all but one of those still
+-- within the deadline: a rule catches up with one run, not a burst.
 ---------------------------------------------------------------------------------------------------
 
 -- The first fire time of a cron schedule strictly after `after` (UTC): 5 fields (minute hour
@@ -894,7 +967,12 @@ BEGIN
       what, left(v_id, 64) USING ERRCODE = 'WA101';
   END IF;
   v_schedule := awf.doc_text(what || ': "schedule"', rule -> 'schedule', true, 256);
-  v_next := awf.cron_next(v_schedule, now);
+  BEGIN
+    v_next := awf.cron_next(v_schedule, now);
+  EXCEPTION WHEN SQLSTATE 'WA101' THEN
+    RAISE EXCEPTION '%: %', what, SQLERRM USING ERRCODE = 'WA101',
+      HINT = 'A cron expression: minute hour day-of-month month day-of-week, with an optional leading second.';
+  END;
   IF v_next IS NULL THEN
     RAISE EXCEPTION '%: "schedule" "%" never fires', what, v_schedule USING ERRCODE = 'WA101';
   END IF;
@@ -1012,8 +1090,12 @@ BEGIN
         skip := 'failed: ' || SQLERRM;
       END;
     END IF;
+    -- Next: past both the fire time and now -- except after a missed deadline, when the first
+    -- fire time still within the deadline window (if any) runs at the next tick.
     UPDATE awf.scheduler_rule x
-       SET next_run_at = awf.cron_next(x.schedule, greatest(fire, now)),
+       SET next_run_at = CASE WHEN skip LIKE 'missed%'
+                              THEN awf.cron_next(x.schedule, now - x.start_deadline_seconds * interval '1 second')
+                              ELSE awf.cron_next(x.schedule, greatest(fire, now)) END,
            last_run_at = CASE WHEN activity IS NOT NULL THEN fire ELSE x.last_run_at END,
            last_activity_id = coalesce(activity, x.last_activity_id),
            runs = x.runs + (activity IS NOT NULL)::integer,
@@ -1037,17 +1119,32 @@ $$;
 -- definition with a transaction-scoped advisory lock: other definitions never wait for it.
 ---------------------------------------------------------------------------------------------------
 
--- Tasks holding a concurrency slot, by definition: what claim_limited counts.
-CREATE INDEX task_active_idx ON awf.task (definition) WHERE status IN ('requested', 'in-progress');
+-- The tasks claim_limited let run, while they may still hold their slot. A row is stale once its
+-- task is neither requested nor in-progress; claim_limited deletes those before counting. So the
+-- count costs a primary-key lookup per slot of that one definition, and the hot path of every
+-- other definition pays nothing (an index of active tasks by definition would cost every claim
+-- and start an index insert: 10% of the lifecycle rate, measured).
+-- concurrency_path names a value in the task's params: {params, key, ...}. NOT VALID: rows made
+-- before 1.3 are not checked (they had no effect then).
+ALTER TABLE awf.definition ADD CONSTRAINT definition_concurrency_path_check
+  CHECK (concurrency_path IS NULL OR (cardinality(concurrency_path) >= 2 AND concurrency_path[1] = 'params'))
+  NOT VALID;
 
--- The ready tasks of `def` (limited to `cap`) that may be claimed now, locked: at most n.
+CREATE TABLE awf.concurrency_slot (
+  task_id uuid PRIMARY KEY,
+  definition text NOT NULL,
+  group_key text NOT NULL           -- the value at concurrency_path ('' without a path)
+);
+CREATE INDEX concurrency_slot_definition_idx ON awf.concurrency_slot (definition, group_key);
+
+-- The ready tasks of `def` (limited to `cap` running at once, per value of `path`) that may be
+-- claimed now, locked, at most n; each takes a slot.
 CREATE FUNCTION awf.claim_limited(def text, cap integer, path text[], n integer,
                                   OUT id uuid, OUT priority integer, OUT execute_at timestamptz)
 RETURNS SETOF record LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, awf, pg_temp
 AS $$
 DECLARE
-  active bigint;
   sub text[];
   counts jsonb;
   picked uuid[] := '{}';
@@ -1058,27 +1155,20 @@ BEGIN
     RAISE EXCEPTION 'tasks of "%" have a concurrency limit and can only be claimed in READ COMMITTED', def
       USING ERRCODE = 'WA101';
   END IF;
-  -- After the lock, each query below sees the claims of the previous holder (committed).
+  -- After the lock, each query below sees the slots of the previous holder (committed).
   PERFORM pg_advisory_xact_lock(hashtextextended('awf.concurrency-limit:' || def, 0));
-  IF path IS NULL OR cardinality(path) = 0 THEN
-    SELECT count(*) INTO active FROM awf.task a
-     WHERE a.definition = def AND a.status IN ('requested', 'in-progress');
-    IF active >= cap THEN
-      RETURN;
-    END IF;
-    RETURN QUERY
-      SELECT t.id, t.priority, t.execute_at FROM awf.task t
-       WHERE t.status = 'ready' AND t.definition = def
-       ORDER BY t.priority DESC, t.execute_at LIMIT least(n, cap - active) FOR UPDATE SKIP LOCKED;
-    RETURN;
-  END IF;
-  -- Per value of the path: the first element names the task field (params), the rest the path in it.
-  sub := CASE WHEN path[1] = 'params' THEN path[2:] ELSE path END;
-  SELECT coalesce(jsonb_object_agg(s.k, s.c), '{}') INTO counts FROM (
-    SELECT coalesce(a.params #>> sub, '') AS k, count(*) AS c FROM awf.task a
-     WHERE a.definition = def AND a.status IN ('requested', 'in-progress') GROUP BY 1) s;
+  DELETE FROM awf.concurrency_slot s
+   WHERE s.definition = def
+     AND NOT EXISTS (SELECT 1 FROM awf.task t
+                      WHERE t.id = s.task_id AND t.status IN ('requested', 'in-progress'));
+  -- Per value of the path: its first element is "params" (see the CHECK on awf.definition).
+  sub := CASE WHEN path IS NULL OR cardinality(path) < 2 THEN NULL ELSE path[2:] END;
+  SELECT coalesce(jsonb_object_agg(g.group_key, g.c), '{}') INTO counts
+    FROM (SELECT s.group_key, count(*) AS c FROM awf.concurrency_slot s
+           WHERE s.definition = def GROUP BY 1) g;
   FOR r IN
-    SELECT t.id, coalesce(t.params #>> sub, '') AS k FROM awf.task t
+    SELECT t.id, CASE WHEN sub IS NULL THEN '' ELSE coalesce(t.params #>> sub, '') END AS k
+      FROM awf.task t
      WHERE t.status = 'ready' AND t.definition = def
      ORDER BY t.priority DESC, t.execute_at LIMIT 1000
   LOOP
@@ -1088,9 +1178,17 @@ BEGIN
     picked := picked || r.id;
     EXIT WHEN cardinality(picked) >= n;
   END LOOP;
-  RETURN QUERY
-    SELECT t.id, t.priority, t.execute_at FROM awf.task t
-     WHERE t.id = ANY (picked) AND t.status = 'ready' FOR UPDATE SKIP LOCKED;
+  FOR r IN
+    SELECT t.id, t.priority, t.execute_at, CASE WHEN sub IS NULL THEN '' ELSE coalesce(t.params #>> sub, '') END AS k
+      FROM awf.task t WHERE t.id = ANY (picked) AND t.status = 'ready' FOR UPDATE SKIP LOCKED
+  LOOP
+    INSERT INTO awf.concurrency_slot (task_id, definition, group_key) VALUES (r.id, def, r.k)
+      ON CONFLICT (task_id) DO UPDATE SET definition = EXCLUDED.definition, group_key = EXCLUDED.group_key;
+    id := r.id;
+    priority := r.priority;
+    execute_at := r.execute_at;
+    RETURN NEXT;
+  END LOOP;
 END
 $$;
 
@@ -1120,7 +1218,7 @@ END
 $$;
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA awf FROM PUBLIC;
-REVOKE ALL ON awf.workflow, awf.workflow_event, awf.scheduler_rule FROM PUBLIC;
+REVOKE ALL ON awf.workflow, awf.workflow_event, awf.workflow_task, awf.scheduler_rule, awf.concurrency_slot FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
   awf.workflow_create(text, jsonb, uuid),

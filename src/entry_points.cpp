@@ -69,6 +69,10 @@ task::PollRequest poll_request(FunctionCallInfo fcinfo, const char *method) {
                               std::to_string(Limits::kMaxDefinitions) + " are allowed");
     for (const auto &name : **defs) check_name(method, key, name);
   }
+  if (task_definitions)
+    for (const auto &name : *task_definitions)
+      if (auto why = unpollable_reason(name); !why.empty())
+        throw_invalid_param(method, "taskDefinitions", "\"" + name.substr(0, 64) + "\" " + std::string(why));
   if (task_definitions) request.definitions = *task_definitions;
   // Decision tasks of those workflows: queued under their own definition (core/workflow_names.hpp).
   if (workflow_definitions)

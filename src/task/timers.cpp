@@ -106,7 +106,8 @@ const char kWorkflowRetentionSql[] =
     "WITH old AS ("
     " SELECT w.id FROM awf.workflow w WHERE w.status = 'done' AND w.updated_at < $1"
     "  ORDER BY w.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "gone AS (DELETE FROM awf.workflow w USING old WHERE w.id = old.id RETURNING w.id) "
+    "gone AS (DELETE FROM awf.workflow w USING old WHERE w.id = old.id RETURNING w.id), "
+    "links AS (DELETE FROM awf.workflow_task m USING gone WHERE m.workflow_id = gone.id) "
     "SELECT count(*) FROM gone";
 
 pg::PreparedStatement &promote_statement() {
