@@ -20,6 +20,7 @@ TEST(HttpErrors, TaskDomainErrorsAre422) {
   expect_error("WA002", 422, "awf.task/wrong-exec-id");
   expect_error("WA003", 422, "awf.task/invalid-status");
   expect_error("WA004", 422, "awf.task/id-conflict");
+  expect_error("WA005", 422, "workflow-has-been-done");
 }
 
 TEST(HttpErrors, RequestErrors) {
@@ -69,7 +70,7 @@ TEST(HttpErrors, MissingExtensionIs500) {
 }
 
 TEST(HttpErrors, AnythingElseIs500) {
-  for (const char *s : {"XX000", "XX001", "P0001", "23505", "42601", "WA999", "WA005", "", "W", "5", "ZZZZZ"})
+  for (const char *s : {"XX000", "XX001", "P0001", "23505", "42601", "WA999", "WA006", "", "W", "5", "ZZZZZ"})
     expect_error(s, 500, "awf.db/error");
   // Near misses of the special cases.
   expect_error("42502", 500, "awf.db/error");
