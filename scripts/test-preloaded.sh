@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run by scripts/test.sh inside a pg_virtualenv cluster with awf in shared_preload_libraries: the
-# background worker tests, the long-poll wakeup test, and the bridge's end-to-end (/rpc, NL Flow, XINA)
+# background worker tests, the long-poll wakeup test, and the bridge's end-to-end (/rpc, NL Flow, XINA,
+# workflows)
 # and load checks.
 # Writes "<passed> <failed>" to $AWF_LOG_DIR/<suite>.counts.
 set -uo pipefail
@@ -42,6 +43,11 @@ record nlflow-e2e
 # resume, the worker's delayed concludes, deadlines and retention.
 bash test/bridge/xina_e2e.sh >"$LOG_DIR/xina-e2e.log" 2>&1
 record xina-e2e
+
+# Aidbox workflows through the bridge: decision tasks polled through workflowDefinitions, built-in
+# tasks and scheduler rules run by the worker, concurrency limits under 8 executors.
+bash test/bridge/workflow_e2e.sh >"$LOG_DIR/workflow-e2e.log" 2>&1
+record workflow-e2e
 
 # The bridge under load: lifecycle rate through HTTP (JSON, YAML) against direct SQL, and 1,000 idle
 # long-polls (memory, database connections). Figures are printed; only hard limits fail it.

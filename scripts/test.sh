@@ -42,7 +42,7 @@ AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -t -v 15 -o shared_preload_libraries=awf \
   -o awf.database=postgres -o awf.tick_interval=50 bash "$ROOT/scripts/test-preloaded.sh" \
   >"$LOG_DIR/cluster-preloaded.log" 2>&1
 preloaded_rc=$?
-for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2e nlflow-e2e xina-e2e bridge-load; do
+for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2e nlflow-e2e xina-e2e workflow-e2e bridge-load; do
   f="$LOG_DIR/$suite.counts"
   if [ -f "$f" ]; then
     read -r p fl <"$f"
@@ -54,7 +54,8 @@ for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2
 done
 
 # The figures worth reading in CI's output.
-grep -hE "^(drain|longpoll|load):" "$LOG_DIR"/drain.log "$LOG_DIR"/longpoll*.log "$LOG_DIR"/bridge-load.log 2>/dev/null
+grep -hE "^(drain|longpoll|load|concurrency[a-z ]*):|^# [0-9]\. (wait|scheduler)" "$LOG_DIR"/drain.log "$LOG_DIR"/longpoll*.log \
+  "$LOG_DIR"/workflow-e2e.log "$LOG_DIR"/bridge-load.log 2>/dev/null
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 if [ "$failed" -gt 0 ]; then
   for diffs in "$ROOT/regression.diffs" "$ROOT/output_iso/regression.diffs"; do

@@ -425,7 +425,7 @@ BEGIN
     SELECT * INTO w FROM awf.workflow WHERE id = wf_id;
     IF w.definition IS DISTINCT FROM def THEN
       RAISE EXCEPTION 'workflow % exists with definition "%", not "%"', wf_id, w.definition, def
-        USING ERRCODE = 'WA004', HINT = 'Use another id, or omit it to get a new one.';
+        USING ERRCODE = 'WA007', HINT = 'Use another id, or omit it to get a new one.';
     END IF;
     RETURN w;
   END IF;
@@ -692,7 +692,7 @@ BEGIN
     SELECT * INTO w FROM awf.workflow WHERE id = wf;
   END IF;
   IF NOT FOUND THEN
-    RAISE EXCEPTION '%: workflow % not found', what, wf USING ERRCODE = 'WA001';
+    RAISE EXCEPTION '%: workflow % not found', what, wf USING ERRCODE = 'WA006';
   END IF;
   RETURN w;
 END
@@ -1033,7 +1033,7 @@ BEGIN
   DELETE FROM awf.scheduler_rule x WHERE x.id = scheduler_rule_delete.id RETURNING x.* INTO r;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'awf.scheduler/rule-delete: scheduler rule "%" not found', left(scheduler_rule_delete.id, 128)
-      USING ERRCODE = 'WA001';
+      USING ERRCODE = 'WA008';
   END IF;
   RETURN jsonb_build_object('resource', awf.scheduler_rule_json(r));
 END

@@ -151,7 +151,7 @@ SET awf.default_in_progress_timeout = '1h';
 SELECT pg_temp.create('w1', 'wf.order', '{"orderId": 42}', '00000000-0000-4000-8000-0000000000a1');
 -- the workflow as the API answers it: in-progress, no outcome (absent keys, not nulls)
 SELECT pg_temp.mask(jsonb_pretty(awf.rpc('awf.workflow/status', '{"id": "00000000-0000-4000-8000-0000000000a1"}')));
--- the same id again is the same workflow (no second workflow-init); with another definition WA004
+-- the same id again is the same workflow (no second workflow-init); with another definition WA007
 SELECT pg_temp.create('w1', 'wf.order', '{"orderId": 43}', '00000000-0000-4000-8000-0000000000a1') AS same_id_again;
 SELECT params FROM awf.workflow WHERE id = pg_temp.id('w1');
 SELECT pg_temp.create('w1x', 'wf.other', NULL, '00000000-0000-4000-8000-0000000000a1') AS same_id_other_definition;
@@ -344,7 +344,7 @@ SELECT pg_temp.exec('wf.slow#2', 'success', '{}') AS late_success;
 SELECT pg_temp.exec('w8.d2', 'start') AS late_start;
 SELECT * FROM pg_temp.poll('{"workflowDefinitions": ["wf.order", "wf.child"], "maxBatchSize": 10}');
 SELECT count(*) AS waiting_events FROM awf.workflow_event WHERE workflow_id IN (pg_temp.id('w8'), pg_temp.id('w8.child'));
--- cancel again, of any done workflow, is WA005; an unknown id WA001
+-- cancel again, of any done workflow, is WA005; an unknown id WA006
 SELECT pg_temp.rpc('awf.workflow/cancel', jsonb_build_object('id', pg_temp.id('w8'))) AS cancel_again;
 SELECT pg_temp.rpc('awf.workflow/cancel', jsonb_build_object('id', pg_temp.id('w1'))) AS cancel_succeeded;
 SELECT pg_temp.rpc('awf.workflow/cancel', jsonb_build_object('id', pg_temp.id('w8.child'))) AS cancel_child;

@@ -8,12 +8,15 @@ namespace {
 // Class "WA": SQLSTATE classes starting with I-Z are reserved for implementations, and no other
 // PostgreSQL component uses WA. WA0xx are domain errors (HTTP 422), WA1xx are request errors, WA2xx are
 // server configuration errors.
-constexpr std::array<ErrorInfo, 9> kErrors = {{
+constexpr std::array<ErrorInfo, 12> kErrors = {{
     {ErrorCode::TaskNotFound, "WA001", "awf.task/not-found"},
     {ErrorCode::WrongExecId, "WA002", "awf.task/wrong-exec-id"},
     {ErrorCode::InvalidStatus, "WA003", "awf.task/invalid-status"},
     {ErrorCode::TaskIdConflict, "WA004", "awf.task/id-conflict"},
     {ErrorCode::WorkflowDone, "WA005", "workflow-has-been-done"},
+    {ErrorCode::WorkflowNotFound, "WA006", "awf.workflow/not-found"},
+    {ErrorCode::WorkflowIdConflict, "WA007", "awf.workflow/id-conflict"},
+    {ErrorCode::SchedulerRuleNotFound, "WA008", "awf.scheduler/rule-not-found"},
     {ErrorCode::InvalidParams, "WA101", "awf.rpc/invalid-params"},
     {ErrorCode::UnknownMethod, "WA102", "awf.rpc/unknown-method"},
     {ErrorCode::NotPreloaded, "WA201", "awf/not-preloaded"},

@@ -15,6 +15,9 @@ enum class ErrorCode {
   InvalidStatus,    // the task is not in the status the transition needs
   TaskIdConflict,   // create with an existing id but another definition
   WorkflowDone,     // cancel of a workflow that is done already
+  WorkflowNotFound,     // unknown workflow id
+  WorkflowIdConflict,   // create with an existing workflow id but another definition
+  SchedulerRuleNotFound,  // unknown scheduler rule id
   InvalidParams,    // a key is missing, of the wrong type or out of range
   UnknownMethod,    // awf.rpc was given a method it does not know
   NotPreloaded,     // needs awf in shared_preload_libraries (shared memory, background worker)

@@ -21,6 +21,9 @@ TEST(HttpErrors, TaskDomainErrorsAre422) {
   expect_error("WA003", 422, "awf.task/invalid-status");
   expect_error("WA004", 422, "awf.task/id-conflict");
   expect_error("WA005", 422, "workflow-has-been-done");
+  expect_error("WA006", 422, "awf.workflow/not-found");
+  expect_error("WA007", 422, "awf.workflow/id-conflict");
+  expect_error("WA008", 422, "awf.scheduler/rule-not-found");
 }
 
 TEST(HttpErrors, RequestErrors) {
@@ -70,7 +73,7 @@ TEST(HttpErrors, MissingExtensionIs500) {
 }
 
 TEST(HttpErrors, AnythingElseIs500) {
-  for (const char *s : {"XX000", "XX001", "P0001", "23505", "42601", "WA999", "WA006", "", "W", "5", "ZZZZZ"})
+  for (const char *s : {"XX000", "XX001", "P0001", "23505", "42601", "WA999", "WA099", "", "W", "5", "ZZZZZ"})
     expect_error(s, 500, "awf.db/error");
   // Near misses of the special cases.
   expect_error("42502", 500, "awf.db/error");
