@@ -61,6 +61,7 @@ CREATE TABLE awf.workflow_task (
 
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow_task', '');
+SELECT pg_catalog.pg_extension_config_dump('awf.workflow_event_seq_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow_event', '');
 
 -- ISO-8601 UTC with microseconds, as every timestamp of the API.
@@ -200,7 +201,7 @@ BEGIN
     s := s || 'Z';
   END IF;
   RETURN s::timestamptz;
-EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+EXCEPTION WHEN data_exception THEN  -- 22008 out of range, 22009 bad offset, 22007 ...
   RAISE EXCEPTION '% is not a valid timestamp, got "%"', what, s USING ERRCODE = 'WA101';
 END
 $$;
@@ -281,6 +282,11 @@ BEGIN
       RAISE EXCEPTION '%.retentionPolicy.unit must be second, minute, hour, day or week, got %', pos, unit
         USING ERRCODE = 'WA101';
     END IF;
+    -- (parenthesized: an IF condition ends at its first THEN outside parentheses)
+    IF (value * (CASE rtrim(unit, 's') WHEN 'second' THEN 1 WHEN 'minute' THEN 60 WHEN 'hour' THEN 3600
+                                       WHEN 'day' THEN 86400 ELSE 604800 END)) > 3153600000 THEN
+      RAISE EXCEPTION '%.retentionPolicy is longer than 100 years', pos USING ERRCODE = 'WA101';
+    END IF;
     IF rule ? 'includeDefinitions' AND rule ? 'excludeDefinitions' THEN
       RAISE EXCEPTION '% has both includeDefinitions and excludeDefinitions; give one', pos USING ERRCODE = 'WA101';
     END IF;
@@ -327,6 +333,11 @@ BEGIN
   IF def = 'awf.task/wait' THEN
     PERFORM awf.wait_until(what || '.params', params, now);
   ELSIF def = 'awf.task/clean-up-activities' THEN
+    -- Deletes history: only admins schedule it (scheduler rules), never a workflow's executor.
+    IF wf IS NOT NULL THEN
+      RAISE EXCEPTION '%.definition awf.task/clean-up-activities is for scheduler rules (awf_admin), not workflows',
+        what USING ERRCODE = 'WA101';
+    END IF;
     PERFORM awf.cleanup_rules(what || '.params', params);
   END IF;
   at := coalesce(awf.doc_time(what || '.executeAt', request -> 'executeAt'), now);
@@ -388,13 +399,22 @@ END
 $$;
 
 -- Queues an event of a workflow (a no-op once it is done) and starts its decision if none runs.
+-- A sub-workflow whose parent is done (its cancel skipped it while it was busy) is canceled now.
 CREATE FUNCTION awf.workflow_event_add(wf uuid, event text, activity jsonb, now timestamptz)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, awf, pg_temp
 AS $$
+DECLARE
+  parent uuid;
 BEGIN
-  PERFORM 1 FROM awf.workflow WHERE id = wf AND status <> 'done' FOR UPDATE;
+  SELECT w.parent_id INTO parent FROM awf.workflow w WHERE w.id = wf AND w.status <> 'done' FOR UPDATE;
   IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF parent IS NOT NULL AND EXISTS (SELECT 1 FROM awf.workflow p WHERE p.id = parent AND p.status = 'done') THEN
+    PERFORM awf.workflow_finish(wf, 'canceled',
+      jsonb_build_object('type', 'awf.workflow/canceled',
+                         'message', format('Canceled: its parent workflow %s is done', parent)), NULL, NULL, now);
     RETURN;
   END IF;
   INSERT INTO awf.workflow_event (workflow_id, event, activity, created_at) VALUES (wf, event, activity, now);
@@ -439,6 +459,10 @@ $$;
 
 -- Finishes a workflow (locked by the caller): done with this outcome; its unfinished tasks and
 -- sub-workflows are canceled; its parent gets a workflow-completed event.
+-- It never waits for a task or sub-workflow (SKIP LOCKED), so it cannot deadlock with one that is
+-- changing right now (which locks its own row, then its workflow's). A task skipped here is
+-- canceled by awf.task_rules at its next status change (or finishes); a sub-workflow skipped here
+-- is finished when its next event finds its parent done (awf.workflow_event_add).
 CREATE FUNCTION awf.workflow_finish(wf uuid, v_outcome text, reason jsonb, v_result jsonb,
                                     v_error jsonb, now timestamptz)
 RETURNS void LANGUAGE plpgsql VOLATILE
@@ -459,7 +483,7 @@ BEGIN
   DELETE FROM awf.workflow_event WHERE workflow_id = wf;
   WITH target AS (
     SELECT t.id, t.status FROM awf.workflow_task m JOIN awf.task t ON t.id = m.task_id
-     WHERE m.workflow_id = wf AND t.status <> 'done' ORDER BY t.id FOR UPDATE OF t),
+     WHERE m.workflow_id = wf AND t.status <> 'done' FOR UPDATE OF t SKIP LOCKED),
   canceled AS (
     UPDATE awf.task t
        SET status = 'done', outcome = 'canceled',
@@ -470,8 +494,9 @@ BEGIN
     RETURNING t.id, t.exec_id, g.status AS status_from)
   INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)
   SELECT c.id, now, 'status', c.exec_id, c.status_from, 'done', 'workflow done' FROM canceled c;
-  FOR child IN SELECT x.id FROM awf.workflow x WHERE x.parent_id = wf AND x.status <> 'done' ORDER BY x.id LOOP
-    PERFORM 1 FROM awf.workflow WHERE id = child FOR UPDATE;
+  FOR child IN
+    SELECT x.id FROM awf.workflow x WHERE x.parent_id = wf AND x.status <> 'done' FOR UPDATE SKIP LOCKED
+  LOOP
     PERFORM awf.workflow_finish(child, 'canceled',
       jsonb_build_object('type', 'awf.workflow/canceled',
                          'message', format('Canceled: its parent workflow %s is done', wf)), NULL, NULL, now);
@@ -497,8 +522,12 @@ DECLARE
   kind text;
   pos text;
 BEGIN
-  IF task_result IS NULL OR actions IS NULL OR jsonb_typeof(actions) = 'null' THEN
+  IF task_result IS NULL OR jsonb_typeof(task_result) = 'null' THEN
     RETURN '[]';
+  END IF;
+  IF actions IS NULL THEN
+    RAISE EXCEPTION 'decision result must be an array of workflow actions or {"actions": [...]}; got an object without "actions"'
+      USING ERRCODE = 'WA101', HINT = 'To take no action send [] or [{"action": "awf.workflow.action/do-nothing"}].';
   END IF;
   IF jsonb_typeof(actions) <> 'array' THEN
     RAISE EXCEPTION 'decision result.actions must be an array of workflow actions, got %', jsonb_typeof(actions)
@@ -623,6 +652,17 @@ BEGIN
       PERFORM awf.workflow_event_add(NEW.workflow_id, 'awf.workflow.event/task-completed',
                                      awf.task_json(NEW.id), now);
     END IF;
+  ELSIF NEW.workflow_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM awf.workflow w WHERE w.id = NEW.workflow_id AND w.status = 'done') THEN
+    -- A task its workflow's finish skipped (it was changing then): canceled at this change.
+    UPDATE awf.task t
+       SET status = 'done', outcome = 'canceled',
+           outcome_reason = jsonb_build_object('type', 'awf.task/canceled',
+                                               'message', format('Canceled: its workflow %s is done', NEW.workflow_id)),
+           due_at = NULL, updated_at = now, version = t.version + 1
+     WHERE t.id = NEW.id AND t.status = NEW.status;
+    INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)
+    VALUES (NEW.id, now, 'status', NEW.exec_id, NEW.status, 'done', 'workflow done');
   END IF;
   IF NEW.seq IS NULL THEN
     RETURN NULL;
@@ -722,9 +762,8 @@ END
 $$;
 
 -- awf.workflow/cancel: the workflow, its unfinished tasks and sub-workflows become done/canceled.
--- A done workflow is an error (workflow-has-been-done). The tasks are locked before the workflow:
--- a task finishing right now locks its workflow after its own row, so this order never deadlocks
--- with it.
+-- A done workflow is an error (workflow-has-been-done). It waits only for the workflow's own row
+-- (see awf.workflow_finish), so it never deadlocks.
 CREATE FUNCTION awf.workflow_cancel(id uuid)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, awf, pg_temp
@@ -733,9 +772,6 @@ DECLARE
   now timestamptz := clock_timestamp();
   w awf.workflow;
 BEGIN
-  PERFORM awf.workflow_get('awf.workflow/cancel', workflow_cancel.id, false);
-  PERFORM 1 FROM awf.workflow_task m JOIN awf.task t ON t.id = m.task_id
-   WHERE m.workflow_id = workflow_cancel.id AND t.status <> 'done' ORDER BY t.id FOR UPDATE OF t;
   w := awf.workflow_get('awf.workflow/cancel', workflow_cancel.id, true);
   IF w.status = 'done' THEN
     RAISE EXCEPTION 'awf.workflow/cancel: workflow % has been done (%)', w.id, w.outcome
@@ -789,8 +825,10 @@ $$;
 --                                 retentionPolicy, of the definitions it names
 ---------------------------------------------------------------------------------------------------
 
--- Deletes what the rules of a clean-up task name; returns {tasks, workflows} deleted.
-CREATE FUNCTION awf.cleanup_run(rules jsonb, now timestamptz)
+-- Deletes what the rules of a clean-up task name, at most `batch` tasks and `batch` workflows per
+-- rule in one run (one worker tick); returns {tasks, workflows, more}: more is true when a rule
+-- filled its batch, and the task runs again at the next tick.
+CREATE FUNCTION awf.cleanup_run(rules jsonb, now timestamptz, batch integer)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, awf, pg_temp
 AS $$
@@ -802,6 +840,7 @@ DECLARE
   n bigint;
   tasks bigint := 0;
   workflows bigint := 0;
+  more boolean := false;
 BEGIN
   FOR rule IN SELECT e FROM jsonb_array_elements(rules) e LOOP
     cutoff := now - (rule ->> 'cutoff_seconds')::bigint * interval '1 second';
@@ -814,24 +853,27 @@ BEGIN
        WHERE t.status = 'done' AND NOT t.archived AND t.updated_at < cutoff
          AND (include IS NULL OR t.definition = ANY (include))
          AND (exclude IS NULL OR NOT t.definition = ANY (exclude))
-       FOR UPDATE SKIP LOCKED),
+       LIMIT batch FOR UPDATE SKIP LOCKED),
     gone AS (DELETE FROM awf.task t USING old WHERE t.id = old.id RETURNING t.id),
     logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id),
     xina AS (DELETE FROM awf.xina_task x USING gone WHERE x.task_id = gone.id),
     nlflow AS (DELETE FROM awf.nlflow_task n USING gone WHERE n.task_id = gone.id)
     SELECT count(*) INTO n FROM gone;
     tasks := tasks + n;
-    WITH gone AS (
-      DELETE FROM awf.workflow w
+    more := more OR n >= batch;
+    WITH old AS (
+      SELECT w.id FROM awf.workflow w
        WHERE w.status = 'done' AND w.updated_at < cutoff
          AND (include IS NULL OR w.definition = ANY (include))
          AND (exclude IS NULL OR NOT w.definition = ANY (exclude))
-      RETURNING w.id),
+       LIMIT batch FOR UPDATE SKIP LOCKED),
+    gone AS (DELETE FROM awf.workflow w USING old WHERE w.id = old.id RETURNING w.id),
     links AS (DELETE FROM awf.workflow_task m USING gone WHERE m.workflow_id = gone.id)
     SELECT count(*) INTO n FROM gone;
     workflows := workflows + n;
+    more := more OR n >= batch;
   END LOOP;
-  RETURN jsonb_build_object('tasks', tasks, 'workflows', workflows);
+  RETURN jsonb_build_object('tasks', tasks, 'workflows', workflows, 'more', more);
 END
 $$;
 
@@ -863,15 +905,32 @@ BEGIN
         END IF;
         res := jsonb_build_object('waitedUntil', awf.json_time(due));
       ELSE
-        res := jsonb_build_object('deleted', awf.cleanup_run(awf.cleanup_rules('params', t.params), now));
+        res := awf.cleanup_run(awf.cleanup_rules('params', t.params), now, batch);
+        -- Totals so far: a large clean-up runs over several ticks, a batch per rule in each.
+        res := jsonb_build_object('deleted', jsonb_build_object(
+          'tasks', (res ->> 'tasks')::bigint + coalesce((t.result #>> '{deleted,tasks}')::bigint, 0),
+          'workflows', (res ->> 'workflows')::bigint + coalesce((t.result #>> '{deleted,workflows}')::bigint, 0)),
+          'more', res -> 'more');
+        IF (res ->> 'more')::boolean THEN
+          UPDATE awf.task x SET result = res - 'more', updated_at = now, version = x.version + 1 WHERE x.id = t.id;
+          CONTINUE;
+        END IF;
+        res := res - 'more';
       END IF;
       UPDATE awf.task x SET status = 'done', outcome = 'succeeded', result = res, due_at = NULL,
                             updated_at = now, version = x.version + 1
        WHERE x.id = t.id;
-    EXCEPTION WHEN SQLSTATE 'WA101' THEN
-      -- Params the engine cannot run: the task fails (it never will run), nothing else changes.
+    EXCEPTION WHEN OTHERS THEN
+      -- A task the engine cannot run fails alone (its changes undone); the sweep goes on. Params
+      -- it cannot read are invalid-params; anything else is an engine error, logged.
+      IF SQLSTATE <> 'WA101' THEN
+        RAISE WARNING 'pg_awf: built-in task % (%) failed: % (SQLSTATE %)', t.id, t.definition, SQLERRM, SQLSTATE;
+      END IF;
       UPDATE awf.task x SET status = 'done', outcome = 'failed',
-                            outcome_reason = jsonb_build_object('type', 'awf.task/invalid-params', 'message', SQLERRM),
+                            outcome_reason = jsonb_build_object(
+                              'type', CASE WHEN SQLSTATE = 'WA101' THEN 'awf.task/invalid-params'
+                                           ELSE 'awf.task/engine-error' END,
+                              'message', SQLERRM),
                             due_at = NULL, updated_at = now, version = x.version + 1
        WHERE x.id = t.id;
     END;
@@ -887,8 +946,8 @@ $$;
 -- Scheduler rules: a cron schedule that makes a task or a workflow. The worker fires a rule when
 -- its next_run_at has passed, in one transaction that makes the activity and moves next_run_at
 -- on: never twice for one fire time, also across restarts. A fire time missed by more than
--- start-deadline-seconds (the worker was down) is skipped, and so are all but one of those still
--- within the deadline: a rule catches up with one run, not a burst.
+-- start-deadline-seconds (the worker was down) is skipped; the first one still within the
+-- deadline, if any, runs instead: a rule catches up with one run, not a burst.
 ---------------------------------------------------------------------------------------------------
 
 -- The first fire time of a cron schedule strictly after `after` (UTC): 5 fields (minute hour
@@ -1055,7 +1114,9 @@ AS $$
 DECLARE
   r awf.scheduler_rule;
   fire timestamptz;
+  next timestamptz;
   skip text;
+  missed text;
   activity uuid;
   made bigint := 0;
   requester jsonb;
@@ -1066,11 +1127,22 @@ BEGIN
   LOOP
     fire := r.next_run_at;
     skip := NULL;
+    missed := NULL;
     activity := NULL;
-    requester := jsonb_build_object('resourceType', 'SchedulerRule', 'id', r.id, 'fireTime', awf.json_time(fire));
     IF now - fire > r.start_deadline_seconds * interval '1 second' THEN
-      skip := format('missed its start deadline: fire time %s, %s s late', awf.json_time(fire),
-                     round(extract(epoch FROM now - fire)));
+      -- Missed (the worker was down or behind): the first fire time still within the deadline,
+      -- if there is one, runs now instead; the ones before it are skipped.
+      missed := format('missed its start deadline: fire time %s, %s s late', awf.json_time(fire),
+                       round(extract(epoch FROM now - fire)));
+      fire := awf.cron_next(r.schedule, now - r.start_deadline_seconds * interval '1 second');
+      IF fire IS NULL OR fire > now THEN
+        skip := missed;
+        fire := now;
+      END IF;
+    END IF;
+    requester := jsonb_build_object('resourceType', 'SchedulerRule', 'id', r.id, 'fireTime', awf.json_time(fire));
+    IF skip IS NOT NULL THEN
+      NULL;
     ELSIF r.concurrency_policy = 'forbid' AND r.last_activity_id IS NOT NULL AND (
             EXISTS (SELECT 1 FROM awf.task t WHERE t.id = r.last_activity_id AND t.status <> 'done')
          OR EXISTS (SELECT 1 FROM awf.workflow w WHERE w.id = r.last_activity_id AND w.status <> 'done')) THEN
@@ -1090,17 +1162,17 @@ BEGIN
         skip := 'failed: ' || SQLERRM;
       END;
     END IF;
-    -- Next: past both the fire time and now -- except after a missed deadline, when the first
-    -- fire time still within the deadline window (if any) runs at the next tick.
+    -- Next: past both the fire time and now. NULL when the schedule has no further fire time in
+    -- cron_next's horizon (no accepted schedule gets there; the rule then stops, and says so).
+    next := awf.cron_next(r.schedule, greatest(fire, now));
     UPDATE awf.scheduler_rule x
-       SET next_run_at = CASE WHEN skip LIKE 'missed%'
-                              THEN awf.cron_next(x.schedule, now - x.start_deadline_seconds * interval '1 second')
-                              ELSE awf.cron_next(x.schedule, greatest(fire, now)) END,
+       SET next_run_at = next,
            last_run_at = CASE WHEN activity IS NOT NULL THEN fire ELSE x.last_run_at END,
            last_activity_id = coalesce(activity, x.last_activity_id),
            runs = x.runs + (activity IS NOT NULL)::integer,
-           skipped = x.skipped + (activity IS NULL)::integer,
-           last_skip = coalesce(skip, x.last_skip)
+           skipped = x.skipped + (activity IS NULL OR missed IS NOT NULL)::integer,
+           last_skip = CASE WHEN next IS NULL THEN 'the schedule has no further fire time'
+                            ELSE coalesce(skip, missed, x.last_skip) END
      WHERE x.id = r.id;
     IF activity IS NOT NULL THEN
       made := made + 1;
@@ -1147,6 +1219,7 @@ AS $$
 DECLARE
   sub text[];
   counts jsonb;
+  full_groups text[];
   picked uuid[] := '{}';
   r record;
   c bigint;
@@ -1166,17 +1239,24 @@ BEGIN
   SELECT coalesce(jsonb_object_agg(g.group_key, g.c), '{}') INTO counts
     FROM (SELECT s.group_key, count(*) AS c FROM awf.concurrency_slot s
            WHERE s.definition = def GROUP BY 1) g;
+  -- Groups at their limit are left out of the scan, so their backlog never hides other groups.
+  SELECT coalesce(array_agg(c.key), '{}') INTO full_groups FROM jsonb_each_text(counts) c
+   WHERE c.value::bigint >= cap;
+  IF sub IS NULL AND cardinality(full_groups) > 0 THEN
+    RETURN;
+  END IF;
   FOR r IN
     SELECT t.id, CASE WHEN sub IS NULL THEN '' ELSE coalesce(t.params #>> sub, '') END AS k
       FROM awf.task t
      WHERE t.status = 'ready' AND t.definition = def
-     ORDER BY t.priority DESC, t.execute_at LIMIT 1000
+       AND (sub IS NULL OR NOT coalesce(t.params #>> sub, '') = ANY (full_groups))
+     ORDER BY t.priority DESC, t.execute_at
   LOOP
     c := coalesce((counts ->> r.k)::bigint, 0);
     CONTINUE WHEN c >= cap;
     counts := jsonb_set(counts, ARRAY[r.k], to_jsonb(c + 1));
     picked := picked || r.id;
-    EXIT WHEN cardinality(picked) >= n;
+    EXIT WHEN cardinality(picked) >= n OR (sub IS NULL AND c + 1 >= cap);
   END LOOP;
   FOR r IN
     SELECT t.id, t.priority, t.execute_at, CASE WHEN sub IS NULL THEN '' ELSE coalesce(t.params #>> sub, '') END AS k
@@ -1192,6 +1272,31 @@ BEGIN
 END
 $$;
 
+-- A limit set or changed counts the tasks already running: their slots are made again, under the
+-- definition's claim lock. Claims that started before the change committed may still take the
+-- old rule.
+CREATE FUNCTION awf.definition_limits_changed()
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('awf.concurrency-limit:' || NEW.name, 0));
+  DELETE FROM awf.concurrency_slot s WHERE s.definition = NEW.name;
+  IF NEW.concurrency_limit IS NOT NULL THEN
+    INSERT INTO awf.concurrency_slot (task_id, definition, group_key)
+    SELECT t.id, t.definition,
+           CASE WHEN cardinality(NEW.concurrency_path) >= 2
+                THEN coalesce(t.params #>> NEW.concurrency_path[2:], '') ELSE '' END
+      FROM awf.task t WHERE t.definition = NEW.name AND t.status IN ('requested', 'in-progress')
+    ON CONFLICT (task_id) DO NOTHING;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER definition_limits AFTER INSERT OR UPDATE OF concurrency_limit, concurrency_path
+  ON awf.definition FOR EACH ROW EXECUTE FUNCTION awf.definition_limits_changed();
+
 -- Limited definitions with ready tasks: their long-polls are woken every tick, since a task
 -- finishing frees a slot without making anything ready.
 CREATE FUNCTION awf.limited_wakeups()
@@ -1201,6 +1306,10 @@ AS $$
   SELECT count(awf.wakeup_note(d.name)) FROM awf.definition d
    WHERE d.concurrency_limit IS NOT NULL
      AND EXISTS (SELECT 1 FROM awf.task t WHERE t.status = 'ready' AND t.definition = d.name)
+     -- a slot may be free: some group may have room (with a path), or fewer running than the limit
+     AND (d.concurrency_path IS NOT NULL
+          OR (SELECT count(*) FROM awf.concurrency_slot s JOIN awf.task t ON t.id = s.task_id
+               WHERE s.definition = d.name AND t.status IN ('requested', 'in-progress')) < d.concurrency_limit)
 $$;
 
 -- The worker's sweep of the engine's own work, once per tick after the timers (so a wait task

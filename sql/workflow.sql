@@ -452,8 +452,10 @@ SELECT v AS execute_at, pg_temp.attempt('w11.d1', jsonb_build_array(jsonb_build_
        LIKE 'WA101: decision result.actions[0].task-request.executeAt %' AS refused
   FROM unnest(ARRAY['infinity', 'tomorrow']) v;
 SELECT pg_temp.rpc('awf.task/create', '{"definition": "wf.step", "executeAt": "infinity"}') AS create_infinity;
--- the executor can still succeed it with good actions (no actions at all is good too)
+-- an object without "actions" is refused (a misspelt key would stall the workflow); the executor
+-- can still succeed it with good actions (none at all is good too)
 SELECT pg_temp.exec('w11.d1', 'success', '{"note": "no actions key"}');
+SELECT pg_temp.exec('w11.d1', 'success', '{"actions": []}');
 SELECT workflow, status, deciding FROM wf WHERE workflow = 'w11';
 -- a direct awf.task/create of a reserved definition is refused as well
 SELECT pg_temp.rpc('awf.task/create', '{"definition": "awf.workflow/decision-task@wf.order"}') AS create_reserved;
@@ -753,6 +755,45 @@ SELECT pg_temp.create('w15', 'wf.order') AS admin_create;
 SELECT pg_temp.rpc('awf.workflow/cancel', jsonb_build_object('id', pg_temp.id('w15'))) ~ '"canceled"' AS admin_cancel;
 RESET ROLE;
 SELECT count(*) AS rules FROM awf.scheduler_rule;
+
+--
+-- 11. Hardening found in review
+--
+-- a clean-up deletes history: a workflow's executor may not schedule one (scheduler rules may)
+SELECT pg_temp.create('r16', 'wf.review');
+SELECT task FROM pg_temp.poll('{"workflowDefinitions": ["wf.review"]}');
+SELECT pg_temp.exec('r16.d1', 'start');
+SELECT pg_temp.exec('r16.d1', 'success', '[{"action": "awf.workflow.action/schedule-task", "task-request": {"definition": "awf.task/clean-up-activities", "params": {"rules": [{"retentionPolicy": {"unit": "second", "value": 0}}]}}}]') AS cleanup_in_decision;
+-- a timestamp PostgreSQL would reject later (offset out of range) is refused up front, not an internal error
+SELECT pg_temp.exec('r16.d1', 'success', '[{"action": "awf.workflow.action/schedule-task", "task-request": {"definition": "awf.task/wait", "params": {"until": "2030-01-01T00:00:00+16:00"}}}]') AS bad_offset;
+SELECT pg_temp.exec('r16.d1', 'success', '[{"action": "awf.workflow.action/do-nothing"}]');
+-- nor may awf_user create one (an admin may, as above)
+SET ROLE awf_user;
+SELECT pg_temp.rpc('awf.task/create', '{"definition": "awf.task/clean-up-activities", "params": {"rules": [{"retentionPolicy": {"unit": "day", "value": 1}}]}}') AS user_cleanup;
+RESET ROLE;
+-- a built-in task that fails for any reason fails alone; the tick goes on
+SELECT pg_temp.nm('cleanup.huge', (awf.rpc('awf.task/create', '{"definition": "awf.task/clean-up-activities", "params": {"rules": [{"retentionPolicy": {"unit": "week", "value": 100000000}}]}}') #>> '{resource,id}')::uuid);
+SELECT pg_temp.nm('wait.offset16', (awf.rpc('awf.task/create', '{"definition": "awf.task/wait", "params": {"until": "2030-01-01T00:00:00+16:00"}}') #>> '{resource,id}')::uuid);
+SELECT (awf.tick() ->> 'builtinsRun')::int AS builtins_run;
+SELECT n.name AS task, t.status, t.outcome, t.outcome_reason ->> 'type' AS reason, t.outcome_reason ->> 'message' AS message
+  FROM awf.task t JOIN named n ON n.id = t.id WHERE n.name IN ('cleanup.huge', 'wait.offset16') ORDER BY 1;
+-- a limit set while tasks run counts them: 3 running, then a limit of 2 -> nothing more is claimed
+SELECT count(awf.task_create('wf.late-limit', NULL)) FROM generate_series(1, 5);
+SELECT count(*) AS claimed_before_limit FROM pg_temp.poll('{"taskDefinitions": ["wf.late-limit"], "maxBatchSize": 3}');
+INSERT INTO awf.definition (name, concurrency_limit) VALUES ('wf.late-limit', 2);
+SELECT count(*) AS slots FROM awf.concurrency_slot WHERE definition = 'wf.late-limit';
+SELECT count(*) AS claimed_over_limit FROM pg_temp.poll('{"taskDefinitions": ["wf.late-limit"], "maxBatchSize": 3}');
+-- concurrency_path must name a value in params
+INSERT INTO awf.definition (name, concurrency_limit, concurrency_path) VALUES ('wf.bad-path', 1, '{label}');
+-- a task of a workflow that was done while the task was being changed is canceled at its next change
+SELECT pg_temp.create('r17', 'wf.review');
+SELECT task FROM pg_temp.poll('{"workflowDefinitions": ["wf.review"]}');
+SELECT pg_temp.decide('r17.d1', '[{"action": "awf.workflow.action/schedule-task", "task-request": {"definition": "wf.orphan"}}]');
+SELECT pg_temp.nm('r17.t1', (SELECT id FROM awf.task WHERE definition = 'wf.orphan'));
+-- (as if the workflow's finish had skipped the task: mark the workflow done behind its back)
+UPDATE awf.workflow SET status = 'done', outcome = 'canceled' WHERE id = pg_temp.id('r17');
+SELECT count(*) AS claimed FROM pg_temp.poll('{"taskDefinitions": ["wf.orphan"]}');
+SELECT status, outcome, outcome_reason ->> 'type' AS reason FROM awf.task WHERE id = pg_temp.id('r17.t1');
 
 --
 -- Clean up

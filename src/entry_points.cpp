@@ -15,6 +15,10 @@
 #include "task/timers.hpp"
 #include "wakeup/wakeup.hpp"
 
+extern "C" {
+#include "utils/acl.h"
+}
+
 namespace awf {
 namespace {
 
@@ -158,6 +162,15 @@ Datum task_create(FunctionCallInfo fcinfo) {
   if (definition->compare(0, kWorkflowReservedPrefix.size(), kWorkflowReservedPrefix) == 0)
     throw_invalid_param(method, "definition",
                         "\"" + definition->substr(0, 64) + "\" is reserved: the workflow engine makes its tasks");
+  // A clean-up deletes history, as retention does: for awf_admin only. The caller is the outer
+  // user (SET ROLE, the bridge's client role), not the owner this SECURITY DEFINER function runs as.
+  if (*definition == "awf.task/clean-up-activities" && !pg::pg_call([] {
+        const Oid admin = get_role_oid("awf_admin", true);
+        return OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin);
+      }))
+    throw pg::PgError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                      "permission denied for awf.task/create of awf.task/clean-up-activities", "",
+                      "Only awf_admin may delete history; use a scheduler rule or an admin client.");
   r.definition = *definition;
   r.params = object_arg(fcinfo, 1, method, "params");
   if (r.params == nullptr)

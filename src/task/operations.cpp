@@ -101,6 +101,36 @@ bool has_resources(Jsonb *result) {
 long remaining_ms(TimestampTz deadline) {
   return static_cast<long>((deadline - GetCurrentTimestamp() + 999) / 1000);
 }
+
+// One attempt of a long-poll, in a subtransaction that is rolled back when it claims nothing. A
+// claim of a concurrency-limited definition takes that definition's transaction-scoped lock
+// (awf.claim_limited); an empty attempt must not keep it while this backend sleeps and tries
+// again, or every other claimer of that definition would wait for the whole long-poll.
+Jsonb *poll_attempt(const PollRequest &request) {
+  MemoryContext caller = CurrentMemoryContext;
+  ResourceOwner owner = CurrentResourceOwner;
+  pg::pg_call([] { BeginInternalSubTransaction(nullptr); });
+  MemoryContextSwitchTo(caller);  // the result outlives the subtransaction
+  Jsonb *result = nullptr;
+  try {
+    result = poll(request);
+  } catch (...) {
+    pg::pg_call([] { RollbackAndReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+    throw;
+  }
+  const bool claimed = has_resources(result);
+  pg::pg_call([claimed] {
+    if (claimed)
+      ReleaseCurrentSubTransaction();
+    else
+      RollbackAndReleaseCurrentSubTransaction();
+  });
+  MemoryContextSwitchTo(caller);
+  CurrentResourceOwner = owner;
+  return result;
+}
 }  // namespace
 
 Jsonb *long_poll(const PollRequest &request, int timeout_ms) {
@@ -118,7 +148,7 @@ Jsonb *long_poll(const PollRequest &request, int timeout_ms) {
       });
     }
     for (;;) {
-      Jsonb *result = poll(request);
+      Jsonb *result = poll_attempt(request);
       const long left = remaining_ms(deadline);
       if (has_resources(result) || left <= 0) return result;
       const long wait_ms = std::min<long>(100, left);
@@ -140,7 +170,7 @@ Jsonb *long_poll(const PollRequest &request, int timeout_ms) {
   std::vector<uint64_t> seen(slots.size());
   for (;;) {
     for (size_t i = 0; i < slots.size(); ++i) seen[i] = wakeup::slot_generation(slots[i]);
-    Jsonb *result = poll(request);
+    Jsonb *result = poll_attempt(request);
     const long left = remaining_ms(deadline);
     if (has_resources(result) || left <= 0) return result;
     // Re-poll at least every second even without a wakeup: tasks made ready by a prepared
