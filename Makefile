@@ -10,7 +10,7 @@ OBJS = $(SRCS:.cpp=.o)
 
 REGRESS = install lifecycle retries list_status bad_input roles nlflow xina hardening workflow
 REGRESS_OPTS = --load-extension=awf
-ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue sequence_advance enqueue_visibility concurrency_limit
+ISOLATION = claim_race claim_vs_cancel success_vs_cancel start_vs_requeue sequence_advance enqueue_visibility concurrency_limit workflow_cancel
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=awf
 
 PG_CONFIG ?= pg_config
