@@ -1297,6 +1297,15 @@ $$;
 CREATE TRIGGER definition_limits AFTER INSERT OR UPDATE OF concurrency_limit, concurrency_path
   ON awf.definition FOR EACH ROW EXECUTE FUNCTION awf.definition_limits_changed();
 
+-- Every change of awf.definition is published at commit (shared memory): backends cache which
+-- definitions have a limit, and claim the others without the limit check.
+CREATE FUNCTION awf.definitions_changed()
+RETURNS trigger LANGUAGE c
+AS 'MODULE_PATHNAME', 'awf_definitions_changed';
+
+CREATE TRIGGER definitions_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON awf.definition
+  FOR EACH STATEMENT EXECUTE FUNCTION awf.definitions_changed();
+
 -- Limited definitions with ready tasks: their long-polls are woken every tick, since a task
 -- finishing frees a slot without making anything ready.
 CREATE FUNCTION awf.limited_wakeups()

@@ -329,6 +329,13 @@ Datum cron_next(FunctionCallInfo fcinfo) {
   return TimestampTzGetDatum((next - kEpochShift) * USECS_PER_SEC);
 }
 
+// awf.definitions_changed(): the statement trigger on awf.definition. Backends that cached which
+// definitions have a concurrency limit read them again after this transaction commits.
+Datum definitions_changed(FunctionCallInfo) {
+  wakeup::note_definition_change();
+  return PointerGetDatum(nullptr);
+}
+
 Datum definition_slot(FunctionCallInfo fcinfo) {
   auto name = text_arg(fcinfo, 0);
   if (!name) throw_invalid_param("awf.definition_slot", "definition", "is required");
@@ -359,3 +366,4 @@ AWF_ENTRY_POINT(awf_wait_ready, awf::wait_ready)
 AWF_ENTRY_POINT(awf_definition_slot, awf::definition_slot)
 AWF_ENTRY_POINT(awf_wakeup_note, awf::wakeup_note)
 AWF_ENTRY_POINT(awf_cron_next, awf::cron_next)
+AWF_ENTRY_POINT(awf_definitions_changed, awf::definitions_changed)

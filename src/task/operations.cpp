@@ -86,7 +86,7 @@ Jsonb *poll(const PollRequest &request) {
   args.set(1, Int32GetDatum(request.max_batch_size));
   args.set(2, TimestampTzGetDatum(GetCurrentTimestamp()));
   args.set(3, Int32GetDatum(Settings::requested_to_start_timeout_ms));
-  pg::SpiRows rows = claim_statement().execute(args.values(), args.nulls());
+  pg::SpiRows rows = claim_statement(request.definitions).execute(args.values(), args.nulls());
   Jsonb *out = resources_document(rows, spi.caller_context());
   spi.finish();
   return out;

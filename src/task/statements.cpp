@@ -1,5 +1,9 @@
 #include "task/statements.hpp"
 
+#include <algorithm>
+
+#include "wakeup/wakeup.hpp"
+
 extern "C" {
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -179,17 +183,52 @@ namespace {
 enum class Known { Unknown, Yes, No };
 Known limits_installed = Known::Unknown;
 
-void forget_schema_level(Datum, int, uint32) { limits_installed = Known::Unknown; }
 
 const char kLimitsInstalledSql[] =
     "SELECT (to_regprocedure('awf.claim_limited(text,integer,text[],integer)') IS NOT NULL)::text";
+const char kLimitedDefinitionsSql[] =
+    "SELECT d.name FROM awf.definition d WHERE d.concurrency_limit IS NOT NULL";
+
+// The definitions that have a concurrency limit, as this backend last read them, and the count of
+// committed awf.definition changes (published in shared memory by a trigger) it read them at.
+// With it, a poll of definitions without a limit runs the claim of 1.2, which has fewer plan nodes
+// to start (a few percent of the lifecycle rate, measured).
+struct LimitedDefinitions {
+  bool loaded = false;
+  uint64_t changes = 0;
+  std::vector<std::string> names;
+};
+LimitedDefinitions limited;
+
+bool any_limited(const std::vector<std::string> &definitions) {
+  if (!wakeup::available()) return true;  // no change counter: take the claim that checks
+  const uint64_t changes = wakeup::definition_changes();
+  if (!limited.loaded || limited.changes != changes) {
+    static pg::PreparedStatement query(kLimitedDefinitionsSql, {});
+    // The counter is read before the query: a change committing in between is read now and
+    // reloaded again at the next poll, never missed.
+    pg::SpiRows rows = query.execute(nullptr, nullptr, true);
+    limited.names.clear();
+    for (uint64 i = 0; i < rows.count; ++i) limited.names.emplace_back(pg::column_text(rows, i, 0));
+    limited.changes = changes;
+    limited.loaded = true;
+  }
+  for (const auto &name : limited.names)
+    if (std::find(definitions.begin(), definitions.end(), name) != definitions.end()) return true;
+  return false;
+}
+
+void forget_schema_level(Datum, int, uint32) {
+  limits_installed = Known::Unknown;
+  limited.loaded = false;
+}
 }  // namespace
 
 void register_statement_invalidation() {
   CacheRegisterSyscacheCallback(PROCOID, forget_schema_level, (Datum)0);
 }
 
-pg::PreparedStatement &claim_statement() {
+pg::PreparedStatement &claim_statement(const std::vector<std::string> &definitions) {
   static const std::vector<Oid> args = {TEXTARRAYOID, INT4OID, TIMESTAMPTZOID, INT4OID};
   static pg::PreparedStatement with_limits(kClaimSql, args);
   static pg::PreparedStatement without_limits(kClaimSqlV12, args);
@@ -198,7 +237,7 @@ pg::PreparedStatement &claim_statement() {
     pg::SpiRows rows = check.execute(nullptr, nullptr, true);
     limits_installed = pg::column_text(rows, 0, 0) == "true" ? Known::Yes : Known::No;
   }
-  return limits_installed == Known::Yes ? with_limits : without_limits;
+  return limits_installed == Known::Yes && any_limited(definitions) ? with_limits : without_limits;
 }
 pg::PreparedStatement &start_statement() {
   static pg::PreparedStatement s(kStartSql, {UUIDOID, UUIDOID, TIMESTAMPTZOID, INT4OID});

@@ -2,6 +2,9 @@
 // guarded statement (id AND exec_id AND status) that also writes its task_log row.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "pg/spi.hpp"
 
 namespace awf::task {
@@ -15,7 +18,8 @@ namespace awf::task {
 
 // Called from _PG_init: the claim follows the installed schema (see statements.cpp).
 void register_statement_invalidation();
-pg::PreparedStatement &claim_statement();
+// The claim for these definitions: with concurrency limits only when one of them has a limit.
+pg::PreparedStatement &claim_statement(const std::vector<std::string> &definitions);
 pg::PreparedStatement &start_statement();
 pg::PreparedStatement &notify_statement();
 pg::PreparedStatement &success_statement();

@@ -24,6 +24,8 @@ struct Shared {
   uint64 slot_generation[kWakeupSlots];
   uint64 slot_readied[kWakeupSlots];
   ConditionVariable ready;  // broadcast after every publish
+  // Grows with every committed change of awf.definition; read without the lock.
+  pg_atomic_uint64 definition_changes;
 };
 
 Shared *shared = nullptr;
@@ -35,15 +37,20 @@ shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 uint32 pending_count[kWakeupSlots];
 uint32 pending_slots[kWakeupSlots];
 uint32 pending_n = 0;
+bool pending_definition_change = false;
 
 void clear_pending() {
   for (uint32 i = 0; i < pending_n; ++i) pending_count[pending_slots[i]] = 0;
   pending_n = 0;
+  pending_definition_change = false;
 }
 
 // Runs after the commit is visible to other sessions, so a woken waiter's next snapshot sees the
 // tasks. Must not fail: only a spinlock, plain stores and SetLatch.
 void publish_pending() {
+  if (pending_definition_change && shared != nullptr)
+    pg_atomic_fetch_add_u64(&shared->definition_changes, 1);
+  pending_definition_change = false;
   if (pending_n == 0) return;
   if (shared != nullptr) {
     SpinLockAcquire(&shared->lock);
@@ -90,6 +97,7 @@ void shmem_startup() {
     if (!pg_strong_random(&shared->epoch, sizeof shared->epoch))
       shared->epoch = static_cast<uint64>(GetCurrentTimestamp());
     SpinLockInit(&shared->lock);
+    pg_atomic_init_u64(&shared->definition_changes, 0);
     ConditionVariableInit(&shared->ready);
   }
   LWLockRelease(AddinShmemInitLock);
@@ -137,6 +145,12 @@ uint64_t slot_generation(uint32_t slot) {
   const uint64 value = shared->slot_generation[slot % kWakeupSlots];
   SpinLockRelease(&shared->lock);
   return value;
+}
+
+void note_definition_change() noexcept { pending_definition_change = shared != nullptr; }
+
+uint64_t definition_changes() {
+  return shared == nullptr ? 0 : pg_atomic_read_u64(&shared->definition_changes);
 }
 
 uint64_t epoch() { return shared == nullptr ? 0 : shared->epoch; }

@@ -39,6 +39,12 @@ uint64_t snapshot(uint64_t since, std::vector<SlotState> &changed);
 // The current generation of one slot.
 uint64_t slot_generation(uint32_t slot);
 uint64_t generation();
+// Changes of awf.definition, published at commit like the notes above, so that backends can
+// cache what they read from it (which definitions have a concurrency limit). Never throws.
+void note_definition_change() noexcept;
+// How many committed changes of awf.definition this incarnation has seen (0 without preload).
+uint64_t definition_changes();
+
 // Identifies this incarnation of the counters (they restart from 0 with shared memory).
 uint64_t epoch();
 
