@@ -796,6 +796,28 @@ SELECT count(*) AS claimed FROM pg_temp.poll('{"taskDefinitions": ["wf.orphan"]}
 SELECT status, outcome, outcome_reason ->> 'type' AS reason FROM awf.task WHERE id = pg_temp.id('r17.t1');
 
 --
+-- 12. Bulk enqueue (awf.task_create_many)
+--
+SELECT awf.task_create_many('wf.bulk', ARRAY['{"n": 1}', NULL, '{"n": 3}']::jsonb[]) AS created;
+SELECT count(*) AS tasks, count(*) FILTER (WHERE status = 'ready') AS ready, count(*) FILTER (WHERE params = '{}') AS empty_params,
+       (SELECT count(*) FROM awf.task_log l JOIN awf.task t ON t.id = l.task_id WHERE t.definition = 'wf.bulk') AS logged
+  FROM awf.task WHERE definition = 'wf.bulk';
+SELECT awf.task_create_many('wf.bulk-later', ARRAY['{}', '{}']::jsonb[], 5, now() + interval '1 hour') AS created_later;
+SELECT status, priority, count(*) FROM awf.task WHERE definition = 'wf.bulk-later' GROUP BY 1, 2;
+SELECT awf.task_create_many('wf.bulk', NULL) AS none, awf.task_create_many('wf.bulk', '{}') AS empty;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('wf.bulk', ARRAY['{}', '[1]', '2']::jsonb[])$$) AS not_objects;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('awf.task/clean-up-activities', ARRAY['{}']::jsonb[])$$) AS reserved;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('', ARRAY['{}']::jsonb[])$$) AS empty_definition;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('wf.bulk', ARRAY['{}']::jsonb[], NULL)$$) AS null_priority;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('wf.bulk', ARRAY['{}']::jsonb[], 0, 'infinity')$$) AS infinite_time;
+SET ROLE awf_user;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('wf.bulk', ARRAY['{}']::jsonb[])$$) AS user_bulk;
+RESET ROLE;
+SET ROLE awf_executor;
+SELECT pg_temp.try_sql($$SELECT awf.task_create_many('wf.bulk', ARRAY['{}']::jsonb[])$$) AS executor_bulk;
+RESET ROLE;
+
+--
 -- Clean up
 --
 DELETE FROM awf.definition WHERE name LIKE 'wf.%' OR name LIKE 'awf.workflow/decision-task@wf.%';

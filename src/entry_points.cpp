@@ -301,9 +301,11 @@ Datum wait_ready(FunctionCallInfo fcinfo) {
 }
 
 // awf.wakeup_note(definition): for the SQL functions that make tasks ready (XINA run, sequences).
+// awf.wakeup_note(definition, count): count tasks at once (bulk enqueue).
 Datum wakeup_note(FunctionCallInfo fcinfo) {
   auto name = text_arg(fcinfo, 0);
-  if (name) wakeup::note_ready(*name);
+  const int count = PG_NARGS() > 1 ? int_arg(fcinfo, 1).value_or(1) : 1;
+  if (name && count > 0) wakeup::note_ready(*name, static_cast<uint32_t>(count));
   return (Datum)0;
 }
 

@@ -120,6 +120,9 @@ void awf_worker_main(Datum) {
   pgstat_report_appname("pg_awf worker");
   // Statements are schema-qualified; pin the path anyway, as the SQL functions do.
   SetConfigOption("search_path", "pg_catalog, awf, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+  // Its statements are prepared once with parameter LIMITs, which the planner overestimates; in a
+  // table of millions of tasks that passes jit_above_cost, and JIT would cost more than each sweep.
+  SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
   elog(LOG, "pg_awf worker started in database \"%s\", sweeping every %d ms",
        awf::worker::database, awf::worker::tick_interval_ms);
 
