@@ -2,7 +2,7 @@
 # pg_awf benchmarks: each prints its figures and its ratio to a baseline measured in the same run,
 # on the same cluster, and appends them to a results file. One command, as root on Debian 12:
 #
-#   bash scripts/bench.sh            the full suite (about 6 minutes); writes BENCHMARKS.md and
+#   bash scripts/bench.sh            the full suite (about 20 minutes); writes BENCHMARKS.md and
 #                                    docs/lifecycle-by-executors.png
 #   bash scripts/bench.sh --quick    the reduced suite the test command runs (well under a minute):
 #                                    same code paths, small sizes, short runs; no BENCHMARKS.md
@@ -19,8 +19,11 @@
 #   4 the lifecycle through the bridge (JSON, YAML) >= 0.7 x the SQL rate; p99 printed
 #   5 wake-up, enqueue commit -> long-poll return: p99 <= 10 ms
 #   6 depth: claim latency with 1,000,000 ready and 5,000,000 done <= 1.2 x with 1,000 ready
+#   7 soak, 10 minutes of full load with retention on: the last minute >= 0.9 x the first;
+#     table and index sizes printed each minute
+#   8 a REPEATABLE READ snapshot held for 3 minutes of the soak: >= 0.6 x normal meanwhile, and
+#     >= 0.9 x normal the minute after it ends
 #   9 bridge memory with 1,000 idle long-polls and after full load <= 200 MB
-# Not yet here: 7 (10-minute soak) and 8 (a held snapshot); see BENCHMARKS.md.
 #
 # Last line: "bench: N passed, N failed" (quick: a benchmark that does not run, or a functional
 # check such as the claim's index path, fails; full: a target that does not hold fails too).
@@ -291,6 +294,54 @@ else
   not_ok "claim latency was not measured"
 fi
 psql_q -c "TRUNCATE awf.task, awf.task_log"
+
+# --- 7 and 8. soak with retention on, and a REPEATABLE READ snapshot held in the middle ---------
+# Minutes of full lifecycle load (8 executors), one measurement each; the load check keeps its
+# tasks (--keep), so the done ones are deleted only by the worker, after awf.retention (60 s here). In minutes HOLD_FROM..HOLD_TO a session holds one
+# REPEATABLE READ snapshot, so vacuum cannot remove what dies meanwhile (the known failure of
+# SKIP LOCKED queues: the claim walks dead index entries). Sizes are printed each minute.
+soak_minutes=$(scale 10 3)
+minute_s=$(scale 60 3)
+hold_from=$(scale 5 2)
+hold_to=$(scale 7 2)
+psql_q -c "ALTER SYSTEM SET awf.retention = '60s'" -c "SELECT pg_reload_conf()" >/dev/null
+sizes() {
+  psql_q -c "SELECT pg_size_pretty(pg_table_size('awf.task')) || ' table, ' ||
+                    pg_size_pretty(pg_indexes_size('awf.task')) || ' indexes, ' ||
+                    pg_size_pretty(pg_total_relation_size('awf.task_log')) || ' log; ' ||
+                    (SELECT count(*) FROM awf.task) || ' tasks'"
+}
+: >"$OUT/soak.tsv"
+holder=
+for minute in $(seq 1 "$soak_minutes"); do
+  if [ "$minute" = "$hold_from" ]; then
+    hold_s=$(( (hold_to - hold_from + 1) * minute_s ))
+    psql -X -q -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM awf.task" \
+      -c "SELECT pg_sleep($hold_s)" -c "COMMIT" >/dev/null 2>&1 &
+    holder=$!
+    echo "bench: soak minute $minute: a REPEATABLE READ snapshot is held for ${hold_s} s"
+  fi
+  r=$(AWF_LOAD_AUTH=0 bash test/bridge/load_check.sh --seconds "$minute_s" -- --only sql --clients 8 --keep 2>&1 |
+        grep -o 'sql_lifecycles_per_second=[0-9]*' | cut -d= -f2)
+  held=$([ "$minute" -ge "$hold_from" ] && [ "$minute" -le "$hold_to" ] && echo held || echo -)
+  printf '%s\t%s\t%s\n' "$minute" "${r:-0}" "$held" >>"$OUT/soak.tsv"
+  echo "bench: soak minute $minute lifecycles_per_second=${r:-0} snapshot=$held sizes: $(sizes)"
+done
+[ -n "$holder" ] && wait "$holder"
+psql_q -c "ALTER SYSTEM RESET awf.retention" -c "SELECT pg_reload_conf()" >/dev/null
+soak_rate() { awk -F'\t' -v m="$1" '$1 == m { print $2 }' "$OUT/soak.tsv"; }
+if [ "$(wc -l <"$OUT/soak.tsv")" -eq "$soak_minutes" ] && [ "$(soak_rate 1)" -gt 0 ]; then
+  ok "soak ran $soak_minutes measurements"
+  record 7 "soak_last_vs_first_minute" "$(soak_rate "$soak_minutes")" "$(soak_rate 1)" 0.9 ">="
+  normal=$(awk -F'\t' '$3 == "-" && $1 < '"$hold_from"' { s += $2; n++ } END { if (n) printf "%d", s / n }' "$OUT/soak.tsv")
+  worst=$(awk -F'\t' '$3 == "held" { if (min == "" || $2 < min) min = $2 } END { print min + 0 }' "$OUT/soak.tsv")
+  record 8 "held_snapshot_worst_minute" "$worst" "${normal:-0}" 0.6 ">="
+  if [ "$hold_to" -lt "$soak_minutes" ]; then
+    record 8 "first_minute_after_snapshot" "$(soak_rate $((hold_to + 1)))" "${normal:-0}" 0.9 ">="
+  fi
+else
+  not_ok "the soak did not run (see $OUT/soak.tsv)"
+fi
 
 # --- lifecycle rate by number of executors (the chart) ------------------------------------------
 if [ "$QUICK" = 0 ]; then
