@@ -1336,6 +1336,17 @@ END
 $$;
 
 ---------------------------------------------------------------------------------------------------
+-- Vacuum the queue often. Every transition leaves a dead row version and dead index entries, and
+-- claims walk the ready index from its head, where the dead entries of claimed tasks gather; the
+-- default thresholds (20% of the table) let a busy queue's head grow long between vacuums. Here a
+-- vacuum starts after 1,000 dead rows plus 1% of the table, and is not throttled.
+---------------------------------------------------------------------------------------------------
+ALTER TABLE awf.task SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+                          autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05,
+                          autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE awf.task_log SET (autovacuum_vacuum_scale_factor = 0.05, autovacuum_vacuum_cost_delay = 0);
+
+---------------------------------------------------------------------------------------------------
 -- No JIT for the claim and the list. Their plans are generic (prepared once) with a parameter
 -- LIMIT, which the planner estimates as 10% of the rows: in a table of millions of tasks the
 -- estimated cost passes jit_above_cost and every claim compiled itself (15-50 ms instead of
