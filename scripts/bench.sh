@@ -297,6 +297,16 @@ else
 fi
 psql_q -c "TRUNCATE awf.task, awf.task_log"
 
+# --- lifecycle rate by number of executors (the chart), on the emptied table before the soak ------------------------------------------
+if [ "$QUICK" = 0 ]; then
+  : >"$OUT/by-executors.tsv"
+  for n in 1 2 4 8 16 32; do
+    r=$(lifecycles "$n")
+    echo "bench: executors=$n sql_lifecycles_per_second=${r:-0}"
+    printf '%s\t%s\n' "$n" "${r:-0}" >>"$OUT/by-executors.tsv"
+  done
+fi
+
 # --- 7 and 8. soak with retention on, and a REPEATABLE READ snapshot held in the middle ---------
 # Minutes of full lifecycle load (8 executors), one measurement each; the load check keeps its
 # tasks (--keep), so the done ones are deleted only by the worker, after awf.retention (60 s here). In minutes HOLD_FROM..HOLD_TO a session holds one
@@ -346,16 +356,6 @@ if [ "$(wc -l <"$OUT/soak.tsv")" -eq "$soak_minutes" ] && [ "$(soak_rate 1)" -gt
   fi
 else
   not_ok "the soak did not run (see $OUT/soak.tsv)"
-fi
-
-# --- lifecycle rate by number of executors (the chart) ------------------------------------------
-if [ "$QUICK" = 0 ]; then
-  : >"$OUT/by-executors.tsv"
-  for n in 1 2 4 8 16 32; do
-    r=$(lifecycles "$n")
-    echo "bench: executors=$n sql_lifecycles_per_second=${r:-0}"
-    printf '%s\t%s\n' "$n" "${r:-0}" >>"$OUT/by-executors.tsv"
-  done
 fi
 
 echo "bench: results in $RESULTS"
