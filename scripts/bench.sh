@@ -105,6 +105,13 @@ GP
     echo
     echo "![lifecycles per second by executors](docs/lifecycle-by-executors.png)"
     echo
+    echo "The soak (targets 7 and 8): 8 executors, retention 60 s, a REPEATABLE READ snapshot held"
+    echo "where marked; sizes after each minute:"
+    echo
+    echo "| minute | lifecycles/s | snapshot | awf.task, its indexes, awf.task_log; tasks |"
+    echo "|---|---|---|---|"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$OUT/soak.tsv"
+    echo
     cat docs/bench-notes.md 2>/dev/null
   } >BENCHMARKS.md
   echo "bench: wrote BENCHMARKS.md and docs/lifecycle-by-executors.png"
@@ -339,8 +346,9 @@ for minute in $(seq 1 "$soak_minutes"); do
   r=$(AWF_LOAD_AUTH=0 bash test/bridge/load_check.sh --seconds "$minute_s" -- --only sql --clients 8 --keep 2>&1 |
         grep -o 'sql_lifecycles_per_second=[0-9]*' | cut -d= -f2)
   held=$([ "$minute" -ge "$hold_from" ] && [ "$minute" -le "$hold_to" ] && echo held || echo -)
-  printf '%s\t%s\t%s\n' "$minute" "${r:-0}" "$held" >>"$OUT/soak.tsv"
-  echo "bench: soak minute $minute lifecycles_per_second=${r:-0} snapshot=$held sizes: $(sizes)"
+  size_now=$(sizes)
+  printf '%s\t%s\t%s\t%s\n' "$minute" "${r:-0}" "$held" "$size_now" >>"$OUT/soak.tsv"
+  echo "bench: soak minute $minute lifecycles_per_second=${r:-0} snapshot=$held sizes: $size_now"
 done
 [ -n "$holder" ] && wait "$holder"
 psql_q -c "ALTER SYSTEM RESET awf.retention" -c "SELECT pg_reload_conf()" >/dev/null
