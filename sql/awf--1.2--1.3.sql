@@ -751,12 +751,13 @@ BEGIN
   IF NOT coalesce(include_activities, false) THEN
     RETURN jsonb_build_object('resource', awf.workflow_json(w));
   END IF;
-  SELECT coalesce(jsonb_agg(a.doc ORDER BY a.created_at, a.id), '[]') INTO activities FROM (
-    SELECT t.id, t.created_at, awf.task_json(t.id) AS doc
+  -- Tasks of one decision share created_at; num orders them as the decision listed them.
+  SELECT coalesce(jsonb_agg(a.doc ORDER BY a.created_at, a.num, a.id), '[]') INTO activities FROM (
+    SELECT t.id, t.created_at, t.num, awf.task_json(t.id) AS doc
       FROM awf.workflow_task m JOIN awf.task t ON t.id = m.task_id
      WHERE m.workflow_id = w.id AND t.definition NOT LIKE 'awf.workflow/decision-task@%'
     UNION ALL
-    SELECT x.id, x.created_at, awf.workflow_json(x) FROM awf.workflow x WHERE x.parent_id = w.id) a;
+    SELECT x.id, x.created_at, NULL::bigint, awf.workflow_json(x) FROM awf.workflow x WHERE x.parent_id = w.id) a;
   RETURN jsonb_build_object('resource', awf.workflow_json(w), 'activities', activities);
 END
 $$;
