@@ -64,11 +64,12 @@ SELECT pg_catalog.pg_extension_config_dump('awf.workflow_task', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow_event_seq_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('awf.workflow_event', '');
 
--- ISO-8601 UTC with microseconds, as every timestamp of the API.
+-- ISO-8601 UTC with microseconds, as every timestamp of the API: 1.2's awf.xina_time under a name
+-- that says what it is for (XINA keeps calling xina_time; one definition of the format).
 CREATE FUNCTION awf.json_time(ts timestamptz)
 RETURNS text LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, awf, pg_temp
-AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+AS $$ SELECT awf.xina_time(ts) $$;
 
 -- An object without its null-valued top-level keys (absent keys rather than nulls; nulls inside
 -- params and results are kept).
