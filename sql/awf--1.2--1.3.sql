@@ -2,6 +2,72 @@
 -- awf.task/clean-up-activities, scheduler rules (cron), and concurrency limits per definition.
 \echo Use "ALTER EXTENSION awf UPDATE TO '1.3'" to load this file. \quit
 
+-- Refuse a schema awf that a non-superuser controls. CREATE EXTENSION takes an existing schema awf
+-- as it finds it (PostgreSQL neither creates it anew nor checks who owns it), and the SECURITY
+-- DEFINER functions, owned by a superuser, search awf: whoever owns the schema or may create in it
+-- could plant objects they run, or rename it and put a schema of their own in its place. 1.0 to
+-- 1.2 did not check; this script runs last in every install and in every update to 1.3, so an
+-- error here rolls the whole CREATE or ALTER EXTENSION back. Every operator is pg_catalog's: the
+-- search_path of this script is the schema being checked.
+DO $schema_guard$
+DECLARE
+  problem pg_catalog.text;
+BEGIN
+  SELECT pg_catalog.format('schema awf is owned by role %s, which is not a superuser', n.nspowner::pg_catalog.regrole)
+    INTO problem
+    FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+   WHERE n.nspname OPERATOR(pg_catalog.=) 'awf'::pg_catalog.name AND NOT r.rolsuper;
+  IF problem IS NULL THEN
+    SELECT pg_catalog.format('schema awf grants CREATE to %s, which is not a superuser',
+                             CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+                                  ELSE a.grantee::pg_catalog.regrole::pg_catalog.text END)
+      INTO problem
+      FROM pg_catalog.pg_namespace n CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'awf'::pg_catalog.name
+       AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'::pg_catalog.text
+       AND NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) a.grantee), false)
+     LIMIT 1;
+  END IF;
+  IF problem IS NULL THEN
+    SELECT pg_catalog.format('schema awf holds %s, owned by role %s, which is not a superuser', o.what, o.owner::pg_catalog.regrole)
+      INTO problem
+      FROM (SELECT pg_catalog.format('relation %s', c.oid::pg_catalog.regclass) AS what, c.relowner AS owner, c.relnamespace AS nsp
+              FROM pg_catalog.pg_class c
+            UNION ALL SELECT pg_catalog.format('function %s', p.oid::pg_catalog.regprocedure), p.proowner, p.pronamespace
+              FROM pg_catalog.pg_proc p
+            UNION ALL SELECT pg_catalog.format('type %s', t.oid::pg_catalog.regtype), t.typowner, t.typnamespace
+              FROM pg_catalog.pg_type t
+            UNION ALL SELECT pg_catalog.format('operator %s', o.oid::pg_catalog.regoperator), o.oprowner, o.oprnamespace
+              FROM pg_catalog.pg_operator o
+            UNION ALL SELECT pg_catalog.format('collation %s', l.collname), l.collowner, l.collnamespace
+              FROM pg_catalog.pg_collation l
+            UNION ALL SELECT pg_catalog.format('conversion %s', v.conname), v.conowner, v.connamespace
+              FROM pg_catalog.pg_conversion v
+            UNION ALL SELECT pg_catalog.format('operator family %s', f.opfname), f.opfowner, f.opfnamespace
+              FROM pg_catalog.pg_opfamily f
+            UNION ALL SELECT pg_catalog.format('operator class %s', k.opcname), k.opcowner, k.opcnamespace
+              FROM pg_catalog.pg_opclass k
+            UNION ALL SELECT pg_catalog.format('text search configuration %s', g.cfgname), g.cfgowner, g.cfgnamespace
+              FROM pg_catalog.pg_ts_config g
+            UNION ALL SELECT pg_catalog.format('text search dictionary %s', d.dictname), d.dictowner, d.dictnamespace
+              FROM pg_catalog.pg_ts_dict d
+            UNION ALL SELECT pg_catalog.format('statistics object %s', s.stxname), s.stxowner, s.stxnamespace
+              FROM pg_catalog.pg_statistic_ext s) o
+      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) o.owner
+     WHERE o.nsp OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n
+                                          WHERE n.nspname OPERATOR(pg_catalog.=) 'awf'::pg_catalog.name)
+       AND NOT r.rolsuper
+     LIMIT 1;
+  END IF;
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION 'pg_awf: %', problem USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = 'The functions of awf run as a superuser and search schema awf; only superusers may control it.',
+      HINT = 'Install awf where no schema awf exists (CREATE EXTENSION makes it), or give the schema and its '
+             'objects to a superuser and revoke CREATE on it from everyone else; then retry.';
+  END IF;
+END
+$schema_guard$;
+
 ---------------------------------------------------------------------------------------------------
 -- Workflows
 --
