@@ -333,6 +333,11 @@ BEGIN
     RAISE EXCEPTION '%.rules must be a non-empty array of {retentionPolicy, includeDefinitions | excludeDefinitions}',
       what USING ERRCODE = 'WA101';
   END IF;
+  -- Bounded: the worker runs every rule (two DELETEs each) inside its tick, which must stay short.
+  IF jsonb_array_length(rules) > 100 THEN
+    RAISE EXCEPTION '%.rules has % rules; at most 100 are allowed', what, jsonb_array_length(rules)
+      USING ERRCODE = 'WA101';
+  END IF;
   FOR rule IN SELECT e FROM jsonb_array_elements(rules) e LOOP
     pos := format('%s.rules[%s]', what, i);
     PERFORM awf.doc_object(pos, rule);
@@ -362,6 +367,10 @@ BEGIN
                          OR EXISTS (SELECT 1 FROM jsonb_array_elements(rule -> key) x
                                      WHERE jsonb_typeof(x) <> 'string')) THEN
         RAISE EXCEPTION '%.% must be an array of definition names', pos, key USING ERRCODE = 'WA101';
+      END IF;
+      IF rule ? key AND jsonb_array_length(rule -> key) > 1000 THEN
+        RAISE EXCEPTION '%.% has % names; at most 1000 are allowed', pos, key, jsonb_array_length(rule -> key)
+          USING ERRCODE = 'WA101';
       END IF;
     END LOOP;
     out := out || jsonb_build_object(

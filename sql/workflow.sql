@@ -552,9 +552,18 @@ SELECT pg_temp.nm('cleanup.bad', (awf.rpc('awf.task/create', '{"definition": "aw
 SELECT pg_temp.nm('cleanup.both', (awf.rpc('awf.task/create', '{"definition": "awf.task/clean-up-activities", "params": {"rules": [
   {"retentionPolicy": {"unit": "day", "value": 1}, "includeDefinitions": ["wf.clean.a"], "excludeDefinitions": ["wf.clean.b"]}]}}') #>> '{resource,id}')::uuid);
 SELECT pg_temp.nm('cleanup.none', (awf.rpc('awf.task/create', '{"definition": "awf.task/clean-up-activities", "params": {"rules": []}}') #>> '{resource,id}')::uuid);
+-- bounded: the worker runs every rule in its tick
+SELECT pg_temp.nm('cleanup.many', (awf.rpc('awf.task/create', jsonb_build_object('definition', 'awf.task/clean-up-activities',
+  'params', jsonb_build_object('rules', (SELECT jsonb_agg('{"retentionPolicy": {"unit": "day", "value": 1}}'::jsonb) FROM generate_series(1, 101)))))
+  #>> '{resource,id}')::uuid);
+SELECT pg_temp.nm('cleanup.long', (awf.rpc('awf.task/create', jsonb_build_object('definition', 'awf.task/clean-up-activities',
+  'params', jsonb_build_object('rules', jsonb_build_array(jsonb_build_object('retentionPolicy', '{"unit": "day", "value": 1}'::jsonb,
+    'excludeDefinitions', (SELECT jsonb_agg('d' || g) FROM generate_series(1, 1001) g))))))
+  #>> '{resource,id}')::uuid);
 SELECT (awf.tick() ->> 'builtinsRun')::int AS builtins_run;
 SELECT pg_temp.name_of(id) AS task, status, outcome, outcome_reason ->> 'type' AS reason, outcome_reason ->> 'message' AS message, result
-  FROM awf.task WHERE id IN (pg_temp.id('cleanup'), pg_temp.id('cleanup.bad'), pg_temp.id('cleanup.both'), pg_temp.id('cleanup.none'))
+  FROM awf.task WHERE id IN (pg_temp.id('cleanup'), pg_temp.id('cleanup.bad'), pg_temp.id('cleanup.both'), pg_temp.id('cleanup.none'),
+                             pg_temp.id('cleanup.many'), pg_temp.id('cleanup.long'))
  ORDER BY 1;
 SELECT x AS activity, EXISTS (SELECT 1 FROM awf.task WHERE id = pg_temp.id(x)) OR EXISTS (SELECT 1 FROM awf.workflow WHERE id = pg_temp.id(x)) AS kept
   FROM unnest(ARRAY['old.a1', 'old.a2', 'old.a.ready', 'old.a.archived', 'young.a', 'old.b', 'wclean.a', 'wclean.b', 'wclean.a.running']) x;
