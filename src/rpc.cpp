@@ -359,6 +359,18 @@ Datum rpc(FunctionCallInfo fcinfo) {
     throw Error(ErrorCode::UnknownMethod, "unknown method \"" + shorten(method) + "\"",
                 std::string("Known methods: ") + std::string(known_methods_list()) + ".");
 
+  // Permission first: a role that may not call the method learns nothing about its parameters.
+  TypedFunction &fn = resolve(info->method);
+  const Oid fn_oid = fn.oid;
+  AclResult acl = pg::pg_call([&] { return awf_proc_aclcheck(fn_oid, GetUserId(), ACL_EXECUTE); });
+  if (acl != ACLCHECK_OK) {
+    const char *role = pg::pg_call([] { return GetUserNameFromId(GetUserId(), false); });
+    throw pg::PgError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                      "permission denied for " + std::string(info->name) + ": role \"" + role +
+                          "\" may not call awf." + std::string(info->sql_function),
+                      "", "Grant the role awf_executor, awf_user or awf_admin as the method needs.");
+  }
+
   // params: an object; SQL NULL is the same as {}.
   Jsonb *params = PG_ARGISNULL(1) ? nullptr : pg::pg_call([&] { return PG_GETARG_JSONB_P(1); });
   if (params == nullptr)
@@ -372,17 +384,6 @@ Datum rpc(FunctionCallInfo fcinfo) {
   root.val.binary.len = static_cast<int>(VARSIZE(params) - VARHDRSZ);
   const ParamReader reader(info->name, pg::JsonbField{root});
   std::vector<NullableDatum> args = typed_arguments(*info, reader);
-
-  TypedFunction &fn = resolve(info->method);
-  const Oid fn_oid = fn.oid;
-  AclResult acl = pg::pg_call([&] { return awf_proc_aclcheck(fn_oid, GetUserId(), ACL_EXECUTE); });
-  if (acl != ACLCHECK_OK) {
-    const char *role = pg::pg_call([] { return GetUserNameFromId(GetUserId(), false); });
-    throw pg::PgError(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                      "permission denied for " + std::string(info->name) + ": role \"" + role +
-                          "\" may not call awf." + std::string(info->sql_function),
-                      "", "Grant the role awf_executor, awf_user or awf_admin as the method needs.");
-  }
 
   FmgrInfo *flinfo = &fn.flinfo;
   const int nargs = static_cast<int>(args.size());
