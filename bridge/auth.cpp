@@ -20,7 +20,10 @@ std::optional<std::string> base64_decode(std::string_view in) {
     return t;
   }();
   std::string out;
-  int buffer = 0, bits = 0;
+  // Only the low 14 bits are ever read; unsigned, so the shift may carry the rest off the top
+  // (an int overflowed after five characters: undefined behaviour, found by fuzz_http).
+  uint32_t buffer = 0;
+  int bits = 0;
   size_t padding = 0;
   for (char c : in) {
     if (c == '=') {
@@ -30,7 +33,7 @@ std::optional<std::string> base64_decode(std::string_view in) {
     if (padding > 0) return std::nullopt;  // data after padding
     const int v = table[static_cast<unsigned char>(c)];
     if (v < 0) return std::nullopt;
-    buffer = (buffer << 6) | v;
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
