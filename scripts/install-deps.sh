@@ -11,7 +11,9 @@ PACKAGES=(
   # libraries
   libpqxx-dev libpq-dev nlohmann-json3-dev libyaml-cpp-dev libboost-dev libssl-dev
   # tests
-  libgtest-dev googletest curl jq procps
+  libgtest-dev googletest curl jq procps python3
+  # the fuzz harness: clang with libFuzzer and the sanitizers' runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -8,17 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG_DIR=${AWF_LOG_DIR:?}
 
-# record SUITE: writes SUITE.counts from the "SUITE: N passed, N failed" line of SUITE.log; a suite
-# that printed no such line failed.
-record() {
-  local line
-  line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$LOG_DIR/$1.log" | tail -1)
-  if [ -n "$line" ]; then
-    sed -E "s/^$1: ([0-9]+) passed, ([0-9]+) failed/\1 \2/" <<<"$line" >"$LOG_DIR/$1.counts"
-  else
-    echo "0 1" >"$LOG_DIR/$1.counts"
-  fi
-}
+source scripts/suite-record.sh
 
 bash test/worker/worker_test.sh >"$LOG_DIR/worker.log" 2>&1
 record worker

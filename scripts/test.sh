@@ -42,14 +42,23 @@ AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -t -v 15 -o shared_preload_libraries=awf \
   -o awf.database=postgres -o awf.tick_interval=50 bash "$ROOT/scripts/test-preloaded.sh" \
   >"$LOG_DIR/cluster-preloaded.log" 2>&1
 preloaded_rc=$?
-for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2e nlflow-e2e xina-e2e workflow-e2e bridge-load; do
+# Reliability and security (RELIABILITY.md), in a cluster of their own: the fault tests kill it.
+AWF_LOG_DIR="$LOG_DIR" pg_virtualenv -t -v 15 -o shared_preload_libraries=awf \
+  -o awf.database=postgres -o awf.tick_interval=50 bash "$ROOT/scripts/test-reliability.sh" \
+  >"$LOG_DIR/cluster-reliability.log" 2>&1
+reliability_rc=$?
+# The fuzz harness needs no database: libFuzzer with ASan and UBSan over the bridge's parsing.
+bash test/reliability/fuzz.sh >"$LOG_DIR/fuzz.log" 2>&1
+(source scripts/suite-record.sh; record fuzz)
+for suite in regress isolation drain longpoll-fallback worker longpoll bridge-e2e nlflow-e2e xina-e2e \
+    workflow-e2e bridge-load security sql-hostile http-hostile slow-clients sweeper faults fuzz; do
   f="$LOG_DIR/$suite.counts"
   if [ -f "$f" ]; then
     read -r p fl <"$f"
     count "$suite" "$p" "$fl"
   else
     count "$suite" 0 1
-    failures+=("$suite did not run (cluster rc=$cluster_rc/$preloaded_rc, see $LOG_DIR/cluster*.log)")
+    failures+=("$suite did not run (cluster rc=$cluster_rc/$preloaded_rc/$reliability_rc, see $LOG_DIR/cluster*.log)")
   fi
 done
 
