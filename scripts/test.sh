@@ -77,6 +77,8 @@ fi
 grep -hE "^(drain|longpoll|load|concurrency[a-z ]*):|^# [0-9]\. (wait|scheduler)|^bench: target" \
   "$LOG_DIR"/drain.log "$LOG_DIR"/longpoll*.log "$LOG_DIR"/workflow-e2e.log "$LOG_DIR"/bridge-load.log \
   "$LOG_DIR"/bench.log 2>/dev/null
+grep -hE "^figure (executors|bridge|postgres)_killed|^(sweeper|sql-hostile|http-hostile): [0-9]+ s,|^(sql-hostile|http-hostile): (functions|cases)=|^security: (role matrix|secrets)|^slow-clients: during|^fuzz: [a-z]+ runs=" \
+  "$LOG_DIR"/{faults,sweeper,sql-hostile,http-hostile,slow-clients,security,fuzz}.log 2>/dev/null
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 if [ "$failed" -gt 0 ]; then
   for diffs in "$ROOT/regression.diffs" "$ROOT/output_iso/regression.diffs"; do

@@ -67,48 +67,16 @@ done
 [ -x "$BUILD/awf-bridge" ] || { not_ok "$BUILD/awf-bridge is missing (cmake --build $BUILD --target awf-bridge)"; finish; }
 [ -n "${PGPORT:-}" ] || { not_ok "no PGPORT: run inside pg_virtualenv"; finish; }
 
-# --- the database, the bridge's role, a client ------------------------------------------------
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-psql_q -c "CREATE EXTENSION IF NOT EXISTS awf" >/dev/null || { not_ok "CREATE EXTENSION awf"; finish; }
-BRIDGE_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-psql_q -v pw="$BRIDGE_PASSWORD" >/dev/null <<'SQL' || { not_ok "creating the role awf_bridge"; finish; }
-SET client_min_messages = warning;
-SELECT format('CREATE ROLE awf_bridge LOGIN PASSWORD %L IN ROLE awf_admin', :'pw')
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'awf_bridge') \gexec
-SELECT format('ALTER ROLE awf_bridge LOGIN PASSWORD %L', :'pw') \gexec
-GRANT awf_admin TO awf_bridge;
-SQL
-DB="host=127.0.0.1 port=$PGPORT dbname=${PGDATABASE:-postgres} user=awf_bridge password=$BRIDGE_PASSWORD"
-SECRET=$(AWF_DATABASE_URL="$DB" "$BUILD/awf-bridge" client add hostile-check --role awf_executor \
-  --description "http_hostile.sh" | sed -n 's/^ *secret: *//p')
+# --- the database, the bridge's role, a client; the bridge --------------------------------------
+source "$ROOT/test/reliability/bridge_lib.sh"
+bridge_login || { not_ok "CREATE EXTENSION awf and the role awf_bridge"; finish; }
+SECRET=$(bridge_client hostile-check awf_executor "http_hostile.sh")
 [ -n "$SECRET" ] || { not_ok "awf-bridge client add"; finish; }
 AUTH="hostile-check:$SECRET"
-
-# --- the bridge -------------------------------------------------------------------------------
-port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-PORT=
-for attempt in 1 2 3 4 5; do
-  p=$((20000 + RANDOM % 40000))
-  port_free "$p" || continue
-  "$BUILD/awf-bridge" --listen "127.0.0.1:$p" --db "$DB" --pool-size 4 --threads 4 \
-    --header-timeout "$HEADER_TIMEOUT_MS" --quiet >"$LOG" 2>&1 &
-  BRIDGE_PID=$!
-  for _ in $(seq 1 300); do
-    kill -0 "$BRIDGE_PID" 2>/dev/null || break
-    if curl -fsS -m 2 "http://127.0.0.1:$p/health" >/dev/null 2>&1; then PORT=$p; break; fi
-    sleep 0.1
-  done
-  [ -n "$PORT" ] && break
-  kill -KILL "$BRIDGE_PID" 2>/dev/null
-  wait "$BRIDGE_PID" 2>/dev/null
-  BRIDGE_PID=
-  grep -q "cannot listen" "$LOG" || break
-done
-if [ -z "$PORT" ]; then
+if ! start_bridge "$LOG" --pool-size 4 --threads 4 --header-timeout "$HEADER_TIMEOUT_MS" --quiet; then
   not_ok "the bridge did not start (log: $(tail -3 "$LOG" | tr '\n' ' '))"
   finish
 fi
-URL=http://127.0.0.1:$PORT
 echo "# awf-bridge pid $BRIDGE_PID on $URL, --header-timeout $HEADER_TIMEOUT_MS, body limit 1 MiB"
 
 status_kb() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$BRIDGE_PID/status" 2>/dev/null; }

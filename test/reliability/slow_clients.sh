@@ -70,41 +70,11 @@ command -v curl >/dev/null || { not_ok "curl is needed"; finish; }
 # The slow connections and the bridge's sockets for them: both processes inherit this.
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-psql_q -c "CREATE EXTENSION IF NOT EXISTS awf" >/dev/null || { not_ok "CREATE EXTENSION awf"; finish; }
-BRIDGE_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-psql_q -v pw="$BRIDGE_PASSWORD" >/dev/null <<'SQL' || { not_ok "creating the role awf_bridge"; finish; }
-SET client_min_messages = warning;
-SELECT format('CREATE ROLE awf_bridge LOGIN PASSWORD %L IN ROLE awf_admin', :'pw')
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'awf_bridge') \gexec
-SELECT format('ALTER ROLE awf_bridge LOGIN PASSWORD %L', :'pw') \gexec
-GRANT awf_admin TO awf_bridge;
-SQL
-DB="host=127.0.0.1 port=$PGPORT dbname=${PGDATABASE:-postgres} user=awf_bridge password=$BRIDGE_PASSWORD"
-SECRET=$(AWF_DATABASE_URL="$DB" "$BUILD/awf-bridge" client add slow-clients-check --role awf_admin \
-  --description "slow_clients.sh" | sed -n 's/^ *secret: *//p')
+source "$ROOT/test/reliability/bridge_lib.sh"
+bridge_login || { not_ok "CREATE EXTENSION awf and the role awf_bridge"; finish; }
+SECRET=$(bridge_client slow-clients-check awf_admin "slow_clients.sh")
 [ -n "$SECRET" ] || { not_ok "awf-bridge client add"; finish; }
-
-port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-PORT=
-for attempt in 1 2 3 4 5; do
-  p=$((20000 + RANDOM % 40000))
-  port_free "$p" || continue
-  "$BUILD/awf-bridge" --listen "127.0.0.1:$p" --db "$DB" --pool-size 4 --threads 4 --quiet \
-    "${BRIDGE_TIMEOUT_FLAG[@]}" >"$LOG" 2>&1 &
-  BRIDGE_PID=$!
-  for _ in $(seq 1 300); do
-    kill -0 "$BRIDGE_PID" 2>/dev/null || break
-    if curl -fsS -m 2 "http://127.0.0.1:$p/health" >/dev/null 2>&1; then PORT=$p; break; fi
-    sleep 0.1
-  done
-  [ -n "$PORT" ] && break
-  kill -KILL "$BRIDGE_PID" 2>/dev/null
-  wait "$BRIDGE_PID" 2>/dev/null
-  BRIDGE_PID=
-  grep -q "cannot listen" "$LOG" || break
-done
-if [ -z "$PORT" ]; then
+if ! start_bridge "$LOG" --pool-size 4 --threads 4 --quiet "${BRIDGE_TIMEOUT_FLAG[@]}"; then
   not_ok "the bridge did not start (log: $(tail -3 "$LOG" | tr '\n' ' '))"
   finish
 fi
@@ -124,7 +94,7 @@ if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then not_ok "awf_slow_clients exited with 
 echo "# awf_slow_clients ran $(( $(date +%s) - start )) s"
 
 # The normal clients' tasks (all done), so that suites sharing the cluster do not meet them.
-deleted=$(psql_q -c "WITH l AS (DELETE FROM awf.task_log l USING awf.task t WHERE l.task_id = t.id
+deleted=$(psql -X -q -At -c "WITH l AS (DELETE FROM awf.task_log l USING awf.task t WHERE l.task_id = t.id
                                  AND t.definition LIKE 'awf-slow-clients-%')
                     , t AS (DELETE FROM awf.task WHERE definition LIKE 'awf-slow-clients-%' RETURNING 1)
                     SELECT count(*) FROM t" 2>&1) && echo "# deleted the normal clients' $deleted tasks" ||
