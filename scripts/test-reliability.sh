@@ -14,7 +14,7 @@ long=()
 for suite in security sql-hostile http-hostile slow-clients sweeper faults; do
   script=test/reliability/${suite//-/_}.sh
   args=()
-  case $suite in slow-clients|sweeper|faults) args=("${long[@]}") ;; esac
+  case $suite in sql-hostile|slow-clients|sweeper|faults) args=("${long[@]}") ;; esac
   bash "$script" "${args[@]}" >"$LOG_DIR/$suite.log" 2>&1
   record "$suite"
 done
