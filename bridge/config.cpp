@@ -48,6 +48,7 @@ std::string usage() {
          "  --pool-size N           database connections, the only ones opened [" + std::to_string(d.pool_size) + "]\n"
          "  --threads N             HTTP threads [" + std::to_string(d.io_threads) + "]\n"
          "  --body-limit BYTES      largest request body; larger gets 413 [" + std::to_string(d.body_limit) + "]\n"
+         "  --yaml-body-limit BYTES largest YAML body (YAML costs ~500 bytes of memory per value) [" + std::to_string(d.yaml_body_limit) + "]\n"
          "  --header-timeout MS     time to receive a request [" + std::to_string(d.header_timeout_ms) + "]\n"
          "  --idle-timeout MS       keep-alive idle time [" + std::to_string(d.idle_timeout_ms) + "]\n"
          "  --max-connections N     open HTTP connections; more are refused [" + std::to_string(d.max_connections) + "]\n"
@@ -80,6 +81,7 @@ Config parse_config(const std::vector<std::string> &args) {
     else if (flag == "--pool-size") config.pool_size = static_cast<size_t>(parse_number(flag, value(), 2, 1000));
     else if (flag == "--threads") config.io_threads = static_cast<size_t>(parse_number(flag, value(), 1, 256));
     else if (flag == "--body-limit") config.body_limit = static_cast<size_t>(parse_number(flag, value(), 1024, 1L << 30));
+    else if (flag == "--yaml-body-limit") config.yaml_body_limit = static_cast<size_t>(parse_number(flag, value(), 1024, 1L << 30));
     else if (flag == "--header-timeout") config.header_timeout_ms = static_cast<int>(parse_number(flag, value(), 100, 3600000));
     else if (flag == "--idle-timeout") config.idle_timeout_ms = static_cast<int>(parse_number(flag, value(), 100, 3600000));
     else if (flag == "--max-connections") config.max_connections = static_cast<size_t>(parse_number(flag, value(), 1, 1000000));

@@ -15,6 +15,9 @@ struct Config {
   size_t pool_size = 8;           // database connections, the only ones the bridge opens
   size_t io_threads = 8;          // threads serving HTTP; each runs its requests' database calls
   size_t body_limit = 1 << 20;    // bytes
+  // YAML bodies: yaml-cpp holds about 500 bytes per value while it parses (a 1 MiB flow list of
+  // numbers peaks at 250 MB), so they get a smaller cap than JSON (25 MB for the same list).
+  size_t yaml_body_limit = 256 << 10;
   int header_timeout_ms = 10000;  // a request's header and body must arrive within this
   int idle_timeout_ms = 60000;    // a kept-alive connection may idle this long
   size_t max_connections = 4096;  // open HTTP connections; more are refused

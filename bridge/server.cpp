@@ -344,6 +344,13 @@ class Session : public std::enable_shared_from_this<Session> {
                             "; accepted are application/json and text/yaml",
                         *in);
     format_ = *out;
+    const size_t yaml_limit = server_.config().yaml_body_limit;
+    if (*in == Format::Yaml && request_.body().size() > yaml_limit)
+      return send_error(413, "awf.http/body-too-large",
+                        "the YAML request body has " + std::to_string(request_.body().size()) +
+                            " bytes; YAML bodies are limited to " + std::to_string(yaml_limit) +
+                            " (--yaml-body-limit): send larger ones as application/json",
+                        format_);
     json doc;
     try {
       doc = decode(request_.body(), *in);

@@ -55,6 +55,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.pool_size, 8u);
   EXPECT_EQ(c.io_threads, 8u);
   EXPECT_EQ(c.body_limit, 1u << 20);
+  EXPECT_EQ(c.yaml_body_limit, 256u << 10);
   EXPECT_EQ(c.header_timeout_ms, 10000);
   EXPECT_EQ(c.idle_timeout_ms, 60000);
   EXPECT_EQ(c.max_connections, 4096u);
@@ -100,10 +101,11 @@ TEST_F(ConfigTest, BadListenValuesNameTheFlag) {
 TEST_F(ConfigTest, NumericFlagsSetTheirFields) {
   const Config c = parse_config({"--pool-size", "2", "--threads", "256", "--body-limit", "1024", "--header-timeout",
                                  "100", "--idle-timeout", "3600000", "--max-connections", "1", "--long-poll-max",
-                                 "0", "--auth-cache", "0"});
+                                 "0", "--auth-cache", "0", "--yaml-body-limit", "1024"});
   EXPECT_EQ(c.pool_size, 2u);
   EXPECT_EQ(c.io_threads, 256u);
   EXPECT_EQ(c.body_limit, 1024u);
+  EXPECT_EQ(c.yaml_body_limit, 1024u);
   EXPECT_EQ(c.header_timeout_ms, 100);
   EXPECT_EQ(c.idle_timeout_ms, 3600000);
   EXPECT_EQ(c.max_connections, 1u);
@@ -129,7 +131,8 @@ TEST_F(ConfigTest, NumbersOutOfRangeNameTheFlag) {
       {"--header-timeout", "99"},    {"--header-timeout", "3600001"}, {"--idle-timeout", "99"},
       {"--idle-timeout", "3600001"}, {"--max-connections", "0"},      {"--max-connections", "1000001"},
       {"--long-poll-max", "-1"},     {"--long-poll-max", "3600001"},  {"--auth-cache", "-1"},
-      {"--auth-cache", "3600001"},   {"--threads", "99999999999999999999999"}};
+      {"--auth-cache", "3600001"},   {"--threads", "99999999999999999999999"}, {"--yaml-body-limit", "1023"},
+      {"--yaml-body-limit", "1073741825"}};
   for (const auto &[flag, value] : out_of_range) {
     const std::string message = error_of({flag, value});
     EXPECT_NE(message.find(flag), std::string::npos) << flag << " " << value << ": " << message;
@@ -138,8 +141,8 @@ TEST_F(ConfigTest, NumbersOutOfRangeNameTheFlag) {
 }
 
 TEST_F(ConfigTest, NonNumbersNameTheFlag) {
-  for (const char *flag : {"--pool-size", "--threads", "--body-limit", "--header-timeout", "--idle-timeout",
-                           "--max-connections", "--long-poll-max", "--auth-cache"}) {
+  for (const char *flag : {"--pool-size", "--threads", "--body-limit", "--yaml-body-limit", "--header-timeout",
+                           "--idle-timeout", "--max-connections", "--long-poll-max", "--auth-cache"}) {
     for (const char *value : {"", "abc", "12abc", "1.5", "1e3", "0x10", "ten"}) {
       const std::string message = error_of({flag, value});
       EXPECT_NE(message.find(flag), std::string::npos) << flag << " " << value << ": " << message;
@@ -148,9 +151,9 @@ TEST_F(ConfigTest, NonNumbersNameTheFlag) {
 }
 
 TEST_F(ConfigTest, MissingValueNamesTheFlag) {
-  for (const char *flag : {"--listen", "--db", "--pool-size", "--threads", "--body-limit", "--header-timeout",
-                           "--idle-timeout", "--max-connections", "--long-poll-max", "--auth-cache",
-                           "--anonymous-role"}) {
+  for (const char *flag : {"--listen", "--db", "--pool-size", "--threads", "--body-limit", "--yaml-body-limit",
+                           "--header-timeout", "--idle-timeout", "--max-connections", "--long-poll-max",
+                           "--auth-cache", "--anonymous-role"}) {
     const std::string message = error_of({flag});
     EXPECT_NE(message.find(flag), std::string::npos) << message;
     EXPECT_NE(message.find("value"), std::string::npos) << message;
@@ -224,7 +227,7 @@ TEST_F(ConfigTest, EnvironmentIsRestoredBetweenTests) {
 
 TEST(Usage, MentionsEveryFlagAndVariable) {
   const std::string text = usage();
-  for (const char *flag : {"--listen", "--db", "--pool-size", "--threads", "--body-limit", "--header-timeout",
+  for (const char *flag : {"--listen", "--db", "--pool-size", "--threads", "--body-limit", "--yaml-body-limit", "--header-timeout",
                            "--idle-timeout", "--max-connections", "--long-poll-max", "--auth-cache", "--no-auth",
                            "--anonymous-role", "--quiet", "--help", "AWF_BRIDGE_LISTEN", "AWF_DATABASE_URL",
                            "client add"})
@@ -237,6 +240,7 @@ TEST(Usage, ShowsTheDefaults) {
   EXPECT_NE(text.find(d.listen_host + ":" + std::to_string(d.listen_port)), std::string::npos);
   for (const std::string &value :
        {std::to_string(d.pool_size), std::to_string(d.io_threads), std::to_string(d.body_limit),
+        std::to_string(d.yaml_body_limit),
         std::to_string(d.header_timeout_ms), std::to_string(d.idle_timeout_ms), std::to_string(d.max_connections),
         std::to_string(d.long_poll_max_ms), std::to_string(d.auth_cache_ms), d.anonymous_role})
     EXPECT_NE(text.find("[" + value + "]"), std::string::npos) << value;
