@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <optional>
 #include <random>
@@ -327,6 +329,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- POST /rpc -------------------------------------------------------------------------
 
+  // yaml-cpp's parse of a large body leaves tens of MB free in this thread's malloc arena, which
+  // glibc would keep: give it back, so that one large YAML request does not raise the bridge's
+  // resident memory for good. Small bodies (the usual executor call) skip it: it walks the arenas.
+  void trim_after_large_yaml(Format in) {
+    if (in == Format::Yaml && request_.body().size() > (64u << 10)) malloc_trim(0);
+  }
+
   void handle_rpc() {
     const auto content_type = request_[http::field::content_type];
     const auto in = format_of_content_type(std::string_view(content_type.data(), content_type.size()));
@@ -355,8 +364,10 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       doc = decode(request_.body(), *in);
     } catch (const DecodeError &e) {
+      trim_after_large_yaml(*in);
       return send_error(400, "awf.http/malformed-body", e.what(), format_);
     }
+    trim_after_large_yaml(*in);
     RpcRequest request = read_rpc_request(doc);
     if (request.error) return send_error(400, "awf.rpc/invalid-request", *request.error, format_);
     if (request.batch) return handle_batch(std::move(request));

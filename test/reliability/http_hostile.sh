@@ -280,6 +280,14 @@ if [ "$got" = 200 ] && [ -n "$FLOW_HWM" ] && [ "$FLOW_HWM" -lt $((MAX_HWM_MB * 1
 else
   not_ok "the largest YAML body allowed: HTTP $got (want 200), the bridge's peak memory $(mb "$FLOW_HWM") MB (want < $MAX_HWM_MB MB)"
 fi
+# The parse's memory goes back to the system once the request is answered (malloc_trim), not
+# kept in the thread's malloc arena.
+FLOW_RSS=$(status_kb VmRSS)
+if [ -n "$FLOW_RSS" ] && [ "$FLOW_RSS" -lt $((64 * 1024)) ]; then
+  ok "after it the bridge's resident memory is back to $(mb "$FLOW_RSS") MB (< 64 MB)"
+else
+  not_ok "after the largest YAML body the bridge keeps $(mb "$FLOW_RSS") MB resident, want < 64 MB"
+fi
 kill -0 "$BRIDGE_PID" 2>/dev/null && ok "the bridge is the same process after the YAML flow sequence" ||
   not_ok "the bridge (pid $BRIDGE_PID) is gone after the YAML flow sequence"
 finish
