@@ -113,6 +113,10 @@ std::string hash_secret(const std::string &secret) {
   return hash;
 }
 
+bool is_client_role(std::string_view role) {
+  return role == "awf_executor" || role == "awf_user" || role == "awf_admin";
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
   const size_t n = a.size() < b.size() ? a.size() : b.size();

@@ -22,6 +22,11 @@ struct Credential {
 // nullopt for a missing or malformed header. Pure.
 std::optional<Credential> parse_authorization(std::string_view header);
 
+// The roles a client may be mapped to: the bridge assumes no other (SET LOCAL ROLE), whatever a
+// row of awf.client says, so a tampered row cannot make it run requests as, say, a superuser.
+bool is_client_role(std::string_view role);
+inline constexpr const char *kClientRoles = "awf_executor, awf_user or awf_admin";
+
 // A new random secret (256 bits, base64url) and its yescrypt hash.
 std::string new_secret();
 std::string hash_secret(const std::string &secret);

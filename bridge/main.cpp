@@ -34,8 +34,8 @@ int client_command(const std::vector<std::string> &args) {
     else if (args[i] == "--db") db = value();
     else throw std::invalid_argument("unknown flag \"" + args[i] + "\"");
   }
-  if (role != "awf_executor" && role != "awf_user" && role != "awf_admin") {
-    std::cerr << "awf-bridge client add: --role must be awf_executor, awf_user or awf_admin\n";
+  if (!awf::bridge::is_client_role(role)) {
+    std::cerr << "awf-bridge client add: --role must be " << awf::bridge::kClientRoles << "\n";
     return 2;
   }
   const std::string secret = awf::bridge::new_secret();

@@ -314,6 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
       role_ = *role;
       return next();
     }
+    // The cache holds only credentials whose role passed is_client_role (see Server::verify).
     server_.verify(Server::CredentialKind::Client, *credential, [self = shared_from_this(), next,
                                  challenge](std::optional<std::string> role, std::optional<RpcOutcome> failure) {
       net::dispatch(self->stream_.get_executor(), [self, role, failure, next, challenge] {
@@ -321,6 +322,12 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!role)
           return self->send_error(401, "awf.auth/unauthorized", "unknown client or wrong secret",
                                   Format::Json, challenge);
+        if (!is_client_role(*role))
+          return self->send_error(403, "awf.auth/forbidden",
+                                  "client \"" + self->client_ + "\" is mapped to role \"" + *role +
+                                      "\", which the bridge does not assume (only " + kClientRoles +
+                                      "); fix it with awf-bridge client add",
+                                  Format::Json);
         self->role_ = *role;
         next();
       });
@@ -854,7 +861,7 @@ void Server::verify(CredentialKind kind, const Credential &credential, Verified 
       try {
         if (kind == CredentialKind::Client) {
           granted = verify_credential(*connection, credential);
-          if (granted) credentials_.remember(credential, *granted);
+          if (granted && is_client_role(*granted)) credentials_.remember(credential, *granted);
         } else {
           granted = verify_api_key(*connection, credential);
           if (granted) api_keys_.remember(credential, *granted);

@@ -414,8 +414,9 @@ qd "$DB" "SET client_min_messages = warning; CREATE EXTENSION awf" >/dev/null ||
 BRIDGE_PASSWORD=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
 q "CREATE ROLE security_bridge LOGIN PASSWORD '$BRIDGE_PASSWORD' IN ROLE awf_admin" >/dev/null ||
   fatal "cannot create the bridge's login role"
-# foreign: a role that is none of awf's, that the bridge's login may assume (so that what refuses a
-# foreign client is the grants, not SET ROLE); security_plain/security_usage: the SQL matrix.
+# foreign: a role that is none of awf's, that the bridge's login could assume (so that what refuses a
+# foreign client is the bridge's own check of the role, not a failing SET ROLE);
+# security_plain/security_usage: the SQL matrix.
 q "CREATE ROLE security_foreign NOLOGIN; GRANT security_foreign TO security_bridge;
    CREATE ROLE security_plain LOGIN; CREATE ROLE security_usage LOGIN" >/dev/null || fatal "cannot create the roles"
 qd "$DB" "GRANT USAGE ON SCHEMA awf TO security_usage" >/dev/null
@@ -656,11 +657,11 @@ marker() { new_uuid MARK; MARK=secm-$1-$MARK; }
 # bridge's login, so it runs and PostgreSQL logs its parameters even when the grants refuse the
 # call), "before-statement" when it sets the role in a statement of its own first (XINA, GET
 # /AidboxTask: a role without USAGE on awf, the foreign one, is refused while the statement is
-# parsed, before its parameters are bound and logged; its marker is in neither list).
+# parsed, before its parameters are bound and logged). The foreign client never reaches SQL: the
+# bridge assumes only awf's roles (is_client_role) and answers 403 before any statement.
 note_marker() {
   case $1 in
-    anonymous|wrong) echo "$MARK" >>"$TMP/markers.silent" ;;
-    foreign) [ "$2" = in-statement ] && echo "$MARK" >>"$TMP/markers.ran" ;;
+    anonymous|wrong|foreign) echo "$MARK" >>"$TMP/markers.silent" ;;
     *) echo "$MARK" >>"$TMP/markers.ran" ;;
   esac
 }

@@ -262,3 +262,10 @@ TEST(ParseAuthorizationControl, ControlCharactersAreRefused) {
 }
 }  // namespace
 }  // namespace awf::bridge
+
+// The bridge assumes only awf's client roles, whatever a row of awf.client says.
+TEST(ClientRoles, OnlyAwfRoles) {
+  for (const char *role : {"awf_executor", "awf_user", "awf_admin"}) EXPECT_TRUE(awf::bridge::is_client_role(role)) << role;
+  for (const char *role : {"postgres", "pg_read_server_files", "awf_admin ", "AWF_ADMIN", "awf", "", "awf_executor\n"})
+    EXPECT_FALSE(awf::bridge::is_client_role(role)) << role;
+}
