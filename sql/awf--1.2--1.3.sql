@@ -1522,3 +1522,53 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION awf.cron_next(text, timestamptz) TO awf_user, awf_admin;
 GRANT SELECT ON awf.workflow TO awf_user;
 GRANT SELECT ON awf.scheduler_rule TO awf_admin;
+
+---------------------------------------------------------------------------------------------------
+-- Credentials: bad arguments get WA101 naming the parameter, not the table's constraint (the
+-- constraints stay, as the last word).
+--
+CREATE OR REPLACE FUNCTION awf.client_put(client_id text, secret_hash text, role name, description text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  IF client_id IS NULL OR client_id !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+    RAISE EXCEPTION 'awf.client_put: client_id must be 1 to 64 letters, digits, ".", "_" or "-", got %',
+      coalesce(quote_literal(left(client_id, 80)), 'NULL') USING ERRCODE = 'WA101';
+  END IF;
+  IF secret_hash IS NULL OR left(secret_hash, 1) <> '$' THEN
+    RAISE EXCEPTION 'awf.client_put: secret_hash of client % must be a crypt(3) hash ("$..."); awf-bridge client add makes one',
+      client_id USING ERRCODE = 'WA101';
+  END IF;
+  IF role IS NULL OR role NOT IN ('awf_executor', 'awf_user', 'awf_admin') THEN
+    RAISE EXCEPTION 'awf.client_put: role of client % must be awf_executor, awf_user or awf_admin, got %',
+      client_id, coalesce(quote_literal(role), 'NULL') USING ERRCODE = 'WA101';
+  END IF;
+  INSERT INTO awf.client AS c (id, secret_hash, role, description)
+  VALUES (client_id, secret_hash, role, description)
+  ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, role = excluded.role,
+                                 description = excluded.description, disabled = false;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION awf.nlflow_key_put(key_id text, workflow_id text, secret_hash text,
+                                              description text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, awf, pg_temp
+AS $$
+BEGIN
+  IF key_id IS NULL OR key_id !~ '^[A-Za-z0-9_-]{1,64}$' THEN
+    RAISE EXCEPTION 'awf.nlflow_key_put: key_id must be 1 to 64 letters, digits, "_" or "-", got %',
+      coalesce(quote_literal(left(key_id, 80)), 'NULL') USING ERRCODE = 'WA101';
+  END IF;
+  IF secret_hash IS NULL OR left(secret_hash, 1) <> '$' THEN
+    RAISE EXCEPTION 'awf.nlflow_key_put: secret_hash of key % must be a crypt(3) hash ("$..."); awf-bridge nlflow-key add makes one',
+      key_id USING ERRCODE = 'WA101';
+  END IF;
+  PERFORM awf.nlflow_workflow_get(workflow_id);
+  INSERT INTO awf.nlflow_api_key AS k (id, workflow_id, secret_hash, description)
+  VALUES (key_id, workflow_id, secret_hash, description)
+  ON CONFLICT (id) DO UPDATE SET workflow_id = excluded.workflow_id,
+                                 secret_hash = excluded.secret_hash, description = excluded.description;
+END
+$$;

@@ -387,7 +387,15 @@ SELECT n, pg_temp.try_sql(s) AS result FROM (VALUES
   -- injection text is a name like any other
   (61, $$SELECT awf.rpc('awf.task/list''; DROP TABLE awf.task; --', '{}')$$),
   (62, $$SELECT awf.task_list(sort_by => 'createdAt; DROP TABLE awf.task')$$),
-  (63, $$SELECT awf.task_list(sort_order => 'desc; DROP TABLE awf.task')$$)
+  (63, $$SELECT awf.task_list(sort_order => 'desc; DROP TABLE awf.task')$$),
+  -- credentials: WA101 naming the parameter, not the table's constraint
+  (64, $$SELECT awf.client_put(NULL, '$y$x', 'awf_user')$$),
+  (65, $$SELECT awf.client_put('bad id; DROP TABLE awf.client', '$y$x', 'awf_user')$$),
+  (66, $$SELECT awf.client_put('hard-client', 'clear-text', 'awf_user')$$),
+  (67, $$SELECT awf.client_put('hard-client', '$y$x', 'postgres')$$),
+  (68, $$SELECT awf.client_put('hard-client', NULL, NULL)$$),
+  (69, $$SELECT awf.nlflow_key_put(repeat('k', 65), 'wf', '$y$x')$$),
+  (70, $$SELECT awf.nlflow_key_put('hard-key', 'wf', NULL)$$)
 ) AS cases(n, s);
 SELECT n, result FROM hostile ORDER BY n;
 -- no internal error (XX...) and nothing outside the extension's own codes and permission errors

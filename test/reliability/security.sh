@@ -327,8 +327,9 @@ while IFS= read -r hit; do
   rest=${hit#*:}
   text=${rest#*:}
   case "$(basename "$file"):$text" in
-    "awf--1.1--1.2.sql:CREATE OR REPLACE FUNCTION awf.sweep_surfaces("*|"awf--1.1--1.2.sql:CREATE OR REPLACE FUNCTION awf.nlflow_workflow_put("*)
-      note "judged: $(basename "$file"):${rest%%:*}: ${text:0:70}… replaces 1.1's own member; a non-member of that name is refused by PostgreSQL and cannot be planted (schema awf is the superuser's, members cannot be dropped)"
+    "awf--1.1--1.2.sql:CREATE OR REPLACE FUNCTION awf.sweep_surfaces("*|"awf--1.1--1.2.sql:CREATE OR REPLACE FUNCTION awf.nlflow_workflow_put("*|\
+    "awf--1.2--1.3.sql:CREATE OR REPLACE FUNCTION awf.client_put("*|"awf--1.2--1.3.sql:CREATE OR REPLACE FUNCTION awf.nlflow_key_put("*)
+      note "judged: $(basename "$file"):${rest%%:*}: ${text:0:70}… replaces an earlier version's own member; a non-member of that name is refused by PostgreSQL and cannot be planted (schema awf is the superuser's, members cannot be dropped)"
       judged=$((judged + 1)) ;;
     "awf--1.0.sql:    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN")
       note "judged: awf--1.0.sql:${rest%%:*}: the awf roles are reused when they exist (cluster-wide, shared by databases) unless they can log in or hold SUPERUSER/CREATEROLE/BYPASSRLS (tested above)"
@@ -443,8 +444,9 @@ n=$(qd "$DB" "SELECT count(*) FROM awf.client WHERE id = 'security-foreign2'")
 check "$([ $rc != 0 ] && [ "$n" = 0 ] && echo 1)" "awf-bridge client add --role security_foreign is refused (exit $rc: ${r:0:90})"
 r=$(try_sql "$DB" "SET ROLE awf_admin" "SELECT awf.client_put('security-foreign2', '\$y\$j9T\$x\$y', 'security_foreign')")
 r2=$(try_sql "$DB" "SET ROLE awf_admin" "SELECT awf.client_put('security-foreign2', '\$y\$j9T\$x\$y', 'postgres')")
-check "$(grep -q client_role_check <<<"$r" && grep -q client_role_check <<<"$r2" && echo 1)" \
-  "awf.client_put with a role that is not awf's (security_foreign, postgres) is refused by the CHECK of awf.client"
+check "$(grep -q 'role of client security-foreign2 must be awf_executor, awf_user or awf_admin' <<<"$r" &&
+         grep -q 'role of client security-foreign2 must be awf_executor, awf_user or awf_admin' <<<"$r2" && echo 1)" \
+  "awf.client_put with a role that is not awf's (security_foreign, postgres) is refused (WA101 naming the role; the CHECK of awf.client backs it)"
 check_def=$(qd "$DB" "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'client_role_check' AND conrelid = 'awf.client'::regclass")
 [ -n "$check_def" ] || fatal "awf.client has no client_role_check"
 qd "$DB" "ALTER TABLE awf.client DROP CONSTRAINT client_role_check;
