@@ -270,7 +270,7 @@ TEST_F(ConfigTest, UsageListsOnlyAcceptedFlagsAndDefaults) {
     EXPECT_NO_THROW(parse_config(args)) << testing::PrintToString(args);
     ++checked;
   }
-  EXPECT_EQ(checked, 13);
+  EXPECT_EQ(checked, 14);
 }
 
 }  // namespace
