@@ -83,6 +83,8 @@
 #include <thread>
 #include <vector>
 
+#include "../common/basic_auth.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -239,21 +241,6 @@ double percentile(std::vector<double> &v, double p) {
 
 // --- a minimal HTTP/1.1 client over a blocking POSIX socket (keep-alive) -------------------
 
-std::string base64(const std::string &in) {
-  static const char *chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out.push_back(chars[(n >> 18) & 63]);
-    out.push_back(chars[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? chars[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? chars[n & 63] : '=');
-  }
-  return out;
-}
-
 struct HttpResponse {
   int status = 0;
   std::string body;
@@ -354,7 +341,7 @@ void send_all(int fd, const std::string &data) {
 class HttpClient {
  public:
   HttpClient(const Options &o) : host_(o.bridge_host), port_(o.bridge_port) {
-    if (!o.auth.empty()) auth_header_ = "Basic " + base64(o.auth);
+    if (!o.auth.empty()) auth_header_ = awf::test::basic_auth(o.auth);
   }
   ~HttpClient() { disconnect(); }
   HttpClient(const HttpClient &) = delete;
@@ -839,7 +826,7 @@ void idle_long_polls(const Options &o, pqxx::connection &db) {
   raise_fd_limit(n + 64);
   HttpClient metrics_http(o);
   const std::string credential = o.idle_auth.empty() ? o.auth : o.idle_auth;
-  const std::string auth = credential.empty() ? "" : "Basic " + base64(credential);
+  const std::string auth = credential.empty() ? "" : awf::test::basic_auth(credential);
   const std::string body = json{{"method", "awf.task/long-poll"},
                                 {"params",
                                  {{"taskDefinitions", {definition}},

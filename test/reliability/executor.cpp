@@ -49,6 +49,8 @@
 #include <thread>
 #include <vector>
 
+#include "../common/basic_auth.hpp"
+
 namespace {
 
 using json = nlohmann::json;
@@ -185,21 +187,6 @@ struct Backoff {
 
 // --- a minimal HTTP/1.1 keep-alive client over a blocking socket ---------------------------
 
-std::string base64(const std::string &in) {
-  static const char *chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out.push_back(chars[(n >> 18) & 63]);
-    out.push_back(chars[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? chars[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? chars[n & 63] : '=');
-  }
-  return out;
-}
-
 // The request never reached the bridge (connect failed): retrying cannot apply it twice.
 struct NotSent : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -218,7 +205,7 @@ class Http {
  public:
   Http(std::string host, std::string port, const std::string &auth)
       : host_(std::move(host)), port_(std::move(port)) {
-    if (!auth.empty()) auth_ = "Basic " + base64(auth);
+    if (!auth.empty()) auth_ = awf::test::basic_auth(auth);
   }
   ~Http() { disconnect(); }
 

@@ -62,6 +62,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../common/basic_auth.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -152,21 +154,6 @@ Options parse_options(int argc, char **argv) {
   return o;
 }
 
-std::string base64(const std::string &in) {
-  static const char *chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t chunk = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) chunk |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    if (i + 2 < in.size()) chunk |= static_cast<unsigned char>(in[i + 2]);
-    out.push_back(chars[(chunk >> 18) & 63]);
-    out.push_back(chars[(chunk >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? chars[(chunk >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? chars[chunk & 63] : '=');
-  }
-  return out;
-}
-
 double ms_since(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
 double percentile(std::vector<double> v, double p) {
@@ -207,7 +194,7 @@ struct HttpResponse {
 class HttpClient {
  public:
   explicit HttpClient(const Options &o) : o_(o) {
-    if (!o.auth.empty()) auth_ = "Authorization: Basic " + base64(o.auth) + "\r\n";
+    if (!o.auth.empty()) auth_ = "Authorization: " + awf::test::basic_auth(o.auth) + "\r\n";
   }
   ~HttpClient() { disconnect(); }
   HttpClient(const HttpClient &) = delete;
