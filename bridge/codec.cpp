@@ -470,7 +470,8 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
   } catch (const YAML::Exception &e) {
     throw DecodeError(std::string("malformed YAML: ") + e.what());
   }
-  YamlConverter(limits).measure(root, 0);
+  // Only aliases (*name) can make a document expand past what its text holds: measure those first.
+  if (body.find('*') != std::string_view::npos) YamlConverter(limits).measure(root, 0);
   nlohmann::json doc = YamlConverter(limits).convert(root, 0);
   // YAML accepts bytes that are not UTF-8; JSON output must not carry them.
   try {

@@ -368,13 +368,14 @@ class Session : public std::enable_shared_from_this<Session> {
                             " (--yaml-body-limit): send larger ones as application/json",
                         format_);
     json doc;
+    std::optional<std::string> malformed;
     try {
       doc = decode(request_.body(), *in);
     } catch (const DecodeError &e) {
-      trim_after_large_yaml(*in);
-      return send_error(400, "awf.http/malformed-body", e.what(), format_);
+      malformed = e.what();
     }
     trim_after_large_yaml(*in);
+    if (malformed) return send_error(400, "awf.http/malformed-body", *malformed, format_);
     RpcRequest request = read_rpc_request(doc);
     if (request.error) return send_error(400, "awf.rpc/invalid-request", *request.error, format_);
     if (request.batch) return handle_batch(std::move(request));
