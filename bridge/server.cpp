@@ -314,7 +314,6 @@ class Session : public std::enable_shared_from_this<Session> {
       role_ = *role;
       return next();
     }
-    // The cache holds only credentials whose role passed is_client_role (see Server::verify).
     server_.verify(Server::CredentialKind::Client, *credential, [self = shared_from_this(), next,
                                  challenge](std::optional<std::string> role, std::optional<RpcOutcome> failure) {
       net::dispatch(self->stream_.get_executor(), [self, role, failure, next, challenge] {
@@ -322,12 +321,6 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!role)
           return self->send_error(401, "awf.auth/unauthorized", "unknown client or wrong secret",
                                   Format::Json, challenge);
-        if (!is_client_role(*role))
-          return self->send_error(403, "awf.auth/forbidden",
-                                  "client \"" + self->client_ + "\" is mapped to role \"" + *role +
-                                      "\", which the bridge does not assume (only " + kClientRoles +
-                                      "); fix it with awf-bridge client add",
-                                  Format::Json);
         self->role_ = *role;
         next();
       });
@@ -862,7 +855,17 @@ void Server::verify(CredentialKind kind, const Credential &credential, Verified 
       try {
         if (kind == CredentialKind::Client) {
           granted = verify_credential(*connection, credential);
-          if (granted && is_client_role(*granted)) credentials_.remember(credential, *granted);
+          if (granted && !is_client_role(*granted)) {
+            // A row naming another role (only a superuser can write one): refused, never cached.
+            failure = RpcOutcome{403, error_body("awf.auth/forbidden",
+                                                 "client \"" + credential.client_id + "\" is mapped to role \"" +
+                                                     *granted + "\", which the bridge does not assume (only " +
+                                                     kClientRoles + "); fix it with awf-bridge client add"),
+                                 {}};
+            granted.reset();
+          } else if (granted) {
+            credentials_.remember(credential, *granted);
+          }
         } else {
           granted = verify_api_key(*connection, credential);
           if (granted) api_keys_.remember(credential, *granted);

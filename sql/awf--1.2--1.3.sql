@@ -326,6 +326,7 @@ DECLARE
   pos text;
   unit text;
   value bigint;
+  seconds bigint;
   out jsonb := '[]';
   key text;
 BEGIN
@@ -354,9 +355,9 @@ BEGIN
       RAISE EXCEPTION '%.retentionPolicy.unit must be second, minute, hour, day or week, got %', pos, unit
         USING ERRCODE = 'WA101';
     END IF;
-    -- (parenthesized: an IF condition ends at its first THEN outside parentheses)
-    IF (value * (CASE rtrim(unit, 's') WHEN 'second' THEN 1 WHEN 'minute' THEN 60 WHEN 'hour' THEN 3600
-                                       WHEN 'day' THEN 86400 ELSE 604800 END)) > 3153600000 THEN
+    seconds := value * CASE rtrim(unit, 's') WHEN 'second' THEN 1 WHEN 'minute' THEN 60 WHEN 'hour' THEN 3600
+                                             WHEN 'day' THEN 86400 ELSE 604800 END;
+    IF seconds > 3153600000 THEN
       RAISE EXCEPTION '%.retentionPolicy is longer than 100 years', pos USING ERRCODE = 'WA101';
     END IF;
     IF rule ? 'includeDefinitions' AND rule ? 'excludeDefinitions' THEN
@@ -374,8 +375,7 @@ BEGIN
       END IF;
     END LOOP;
     out := out || jsonb_build_object(
-      'cutoff_seconds', value * CASE rtrim(unit, 's') WHEN 'second' THEN 1 WHEN 'minute' THEN 60
-                                  WHEN 'hour' THEN 3600 WHEN 'day' THEN 86400 ELSE 604800 END,
+      'cutoff_seconds', seconds,
       'include', rule -> 'includeDefinitions', 'exclude', rule -> 'excludeDefinitions');
     i := i + 1;
   END LOOP;

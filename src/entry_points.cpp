@@ -312,7 +312,7 @@ Datum wakeup_note(FunctionCallInfo fcinfo) {
 // awf.cron_next(schedule, after): the scheduler's next fire time (core/cron.hpp); NULL if none.
 Datum cron_next(FunctionCallInfo fcinfo) {
   const std::string schedule = *text_arg(fcinfo, 0);  // STRICT: never NULL
-  const TimestampTz after = DatumGetTimestampTz(PG_GETARG_DATUM(1));
+  const TimestampTz after = *pg::timestamptz_arg(fcinfo, 1);  // STRICT: never NULL
   std::string error;
   auto cron = CronSchedule::parse(schedule, &error);
   if (!cron)

@@ -102,11 +102,13 @@ long remaining_ms(TimestampTz deadline) {
   return static_cast<long>((deadline - GetCurrentTimestamp() + 999) / 1000);
 }
 
-// One attempt of a long-poll, in a subtransaction that is rolled back when it claims nothing. A
-// claim of a concurrency-limited definition takes that definition's transaction-scoped lock
-// (awf.claim_limited); an empty attempt must not keep it while this backend sleeps and tries
-// again, or every other claimer of that definition would wait for the whole long-poll.
+// One attempt of a long-poll. A claim of a concurrency-limited definition takes that definition's
+// transaction-scoped lock (awf.claim_limited); an empty attempt must not keep it while this
+// backend sleeps and tries again, or every other claimer of that definition would wait for the
+// whole long-poll: such an attempt runs in a subtransaction, rolled back when it claims nothing.
+// Any other claim takes no lock when empty and runs as it is.
 Jsonb *poll_attempt(const PollRequest &request) {
+  if (!claims_limited(request.definitions)) return poll(request);  // no lock to give back
   MemoryContext caller = CurrentMemoryContext;
   ResourceOwner owner = CurrentResourceOwner;
   pg::pg_call([] { BeginInternalSubTransaction(nullptr); });

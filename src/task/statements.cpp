@@ -178,14 +178,18 @@ const char kTaskSettingsSql[] =
 }  // namespace
 
 namespace {
-// Whether the installed schema has concurrency limits (1.3): checked once per backend, again after
-// any change to pg_proc (ALTER EXTENSION awf UPDATE, DROP/CREATE EXTENSION).
-enum class Known { Unknown, Yes, No };
-Known limits_installed = Known::Unknown;
+// The installed schema's version as 10..13, by a function each version added. A library newer than
+// the schema (before ALTER EXTENSION awf UPDATE) runs what that schema has instead of failing.
+const char kSchemaLevelSql[] =
+    "SELECT CASE WHEN to_regprocedure('awf.sweep_engine(timestamptz,integer)') IS NOT NULL THEN 13"
+    "            WHEN to_regprocedure('awf.xina_action(jsonb)') IS NOT NULL THEN 12"
+    "            WHEN to_regprocedure('awf.sweep_surfaces(timestamptz,integer,timestamptz)')"
+    "                 IS NOT NULL THEN 11"
+    "            ELSE 10 END";
+// Read once per backend, again after any change to pg_proc (ALTER EXTENSION awf UPDATE,
+// DROP/CREATE EXTENSION); 0 until then.
+int cached_schema_level = 0;
 
-
-const char kLimitsInstalledSql[] =
-    "SELECT (to_regprocedure('awf.claim_limited(text,integer,text[],integer)') IS NOT NULL)::text";
 const char kLimitedDefinitionsSql[] =
     "SELECT d.name FROM awf.definition d WHERE d.concurrency_limit IS NOT NULL";
 
@@ -206,10 +210,13 @@ bool any_limited(const std::vector<std::string> &definitions) {
   if (!limited.loaded || limited.changes != changes) {
     static pg::PreparedStatement query(kLimitedDefinitionsSql, {});
     // The counter is read before the query: a change committing in between is read now and
-    // reloaded again at the next poll, never missed.
+    // reloaded again at the next poll, never missed. A session of its own: callers may or may not
+    // be connected to SPI already (a long-poll asks before it polls).
+    pg::SpiSession spi;
     pg::SpiRows rows = query.execute(nullptr, nullptr, true);
     limited.names.clear();
     for (uint64 i = 0; i < rows.count; ++i) limited.names.emplace_back(pg::column_text(rows, i, 0));
+    spi.finish();
     limited.changes = changes;
     limited.loaded = true;
   }
@@ -219,10 +226,26 @@ bool any_limited(const std::vector<std::string> &definitions) {
 }
 
 void forget_schema_level(Datum, int, uint32) {
-  limits_installed = Known::Unknown;
+  cached_schema_level = 0;
   limited.loaded = false;
 }
 }  // namespace
+
+int schema_level() {
+  if (cached_schema_level == 0) {
+    static pg::PreparedStatement query(kSchemaLevelSql, {});
+    pg::SpiSession spi;  // of its own, as in any_limited
+    pg::SpiRows rows = query.execute(nullptr, nullptr, true);
+    const int level = static_cast<int>(pg::column_int(rows, 0, 0));
+    spi.finish();
+    cached_schema_level = level;
+  }
+  return cached_schema_level;
+}
+
+bool claims_limited(const std::vector<std::string> &definitions) {
+  return schema_level() >= 13 && any_limited(definitions);
+}
 
 void register_statement_invalidation() {
   CacheRegisterSyscacheCallback(PROCOID, forget_schema_level, (Datum)0);
@@ -232,12 +255,7 @@ pg::PreparedStatement &claim_statement(const std::vector<std::string> &definitio
   static const std::vector<Oid> args = {TEXTARRAYOID, INT4OID, TIMESTAMPTZOID, INT4OID};
   static pg::PreparedStatement with_limits(kClaimSql, args);
   static pg::PreparedStatement without_limits(kClaimSqlV12, args);
-  static pg::PreparedStatement check(kLimitsInstalledSql, {});
-  if (limits_installed == Known::Unknown) {
-    pg::SpiRows rows = check.execute(nullptr, nullptr, true);
-    limits_installed = pg::column_text(rows, 0, 0) == "true" ? Known::Yes : Known::No;
-  }
-  return limits_installed == Known::Yes && any_limited(definitions) ? with_limits : without_limits;
+  return claims_limited(definitions) ? with_limits : without_limits;
 }
 pg::PreparedStatement &start_statement() {
   static pg::PreparedStatement s(kStartSql, {UUIDOID, UUIDOID, TIMESTAMPTZOID, INT4OID});

@@ -16,8 +16,13 @@ namespace awf::task {
   "t.requested_to_start_timeout, t.in_progress_timeout, t.label, t.priority, t.pool, "             \
   "t.requester, t.created_at, t.updated_at, t.version"
 
-// Called from _PG_init: the claim follows the installed schema (see statements.cpp).
+// Called from _PG_init: the claim and the sweep follow the installed schema (see statements.cpp).
 void register_statement_invalidation();
+// The installed schema: 10, 11, 12 or 13 for awf 1.0 .. 1.3 (cached; re-read after ALTER EXTENSION).
+int schema_level();
+// Whether claiming these definitions goes through concurrency limits (schema 1.3, and one of them
+// has a limit); claim_statement picks by it.
+bool claims_limited(const std::vector<std::string> &definitions);
 // The claim for these definitions: with concurrency limits only when one of them has a limit.
 pg::PreparedStatement &claim_statement(const std::vector<std::string> &definitions);
 pg::PreparedStatement &start_statement();

@@ -3,6 +3,7 @@
 #include "pg/jsonb.hpp"
 #include "pg/spi.hpp"
 #include "task/settings.hpp"
+#include "task/statements.hpp"
 #include "wakeup/wakeup.hpp"
 
 namespace awf::task {
@@ -85,14 +86,6 @@ const char kRetentionSql[] =
     "nlflow AS (DELETE FROM awf.nlflow_task n USING gone WHERE n.task_id = gone.id) "
     "SELECT count(*) FROM gone";
 
-// The installed schema, as far as the sweep cares: a library newer than the schema (before
-// ALTER EXTENSION awf UPDATE) sweeps what that schema has instead of failing every sweep.
-const char kSchemaLevelSql[] =
-    "SELECT CASE WHEN to_regprocedure('awf.sweep_engine(timestamptz,integer)') IS NOT NULL THEN 13"
-    "            WHEN to_regprocedure('awf.xina_action(jsonb)') IS NOT NULL THEN 12"
-    "            WHEN to_regprocedure('awf.sweep_surfaces(timestamptz,integer,timestamptz)')"
-    "                 IS NOT NULL THEN 11"
-    "            ELSE 10 END";
 const char kSurfacesSql[] =
     "SELECT (s ->> 'deadlineExceeded')::bigint, (s ->> 'tracesDeleted')::bigint,"
     "       coalesce((s ->> 'concluded')::bigint, 0)"
@@ -135,10 +128,6 @@ pg::PreparedStatement &workflow_retention_statement() {
   static pg::PreparedStatement s(kWorkflowRetentionSql, {TIMESTAMPTZOID, INT4OID});
   return s;
 }
-pg::PreparedStatement &schema_level_statement() {
-  static pg::PreparedStatement s(kSchemaLevelSql, {});
-  return s;
-}
 pg::PreparedStatement &surfaces_statement() {
   static pg::PreparedStatement s(kSurfacesSql, {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID});
   return s;
@@ -177,8 +166,7 @@ SweepResult sweep(int batch) {
     args.set(3, Int32GetDatum(Settings::retry_delay_ms));
     result.timed_out = note_ready_rows(timeout_statement().execute(args.values(), args.nulls()), 1);
   }
-  pg::SpiRows level_rows = schema_level_statement().execute(nullptr, nullptr, true);
-  const int schema_level = static_cast<int>(pg::column_int(level_rows, 0, 0));
+  const int schema_level = task::schema_level();
   if (Settings::retention_s > 0) {
     pg::SpiArgs args(2);
     args.set(0, TimestampTzGetDatum(now - static_cast<TimestampTz>(Settings::retention_s) * USECS_PER_SEC));
