@@ -296,6 +296,27 @@ if grep -q 'Index Scan using task_ready_idx' <<<"$plan" && ! grep -q 'Sort' <<<"
 else
   not_ok "the claim's plan is not an ordered index scan: $plan"
 fi
+# The worker's sweep on the same deep table, with the generic plans it always runs: every statement
+# must reach its rows through an index. A hash join over the whole table made each retention batch
+# cost 0.3-2 s in the soak, so retention fell behind the executors.
+sweep_plans=$(psql -X -q 2>&1 <<'SQL'
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SET client_min_messages = log;
+BEGIN;
+SELECT awf.tick(1000);
+ROLLBACK;
+SQL
+)
+echo "$sweep_plans" >"$OUT/sweep-plans.txt"
+if ! grep -q 'Query Text: WITH old AS' <<<"$sweep_plans"; then
+  not_ok "the sweep's plans were not logged (see $OUT/sweep-plans.txt)"
+elif grep -Eq 'Seq Scan on (task|task_log) ' <<<"$sweep_plans"; then
+  not_ok "a statement of the worker's sweep scans the whole queue: $(grep -E 'Query Text|Seq Scan on (task|task_log) ' "$OUT/sweep-plans.txt" | grep -B1 'Seq Scan' | head -4 | cut -c1-160)"
+else
+  ok "the worker's sweep reaches its rows through indexes (no scan of awf.task or awf.task_log)"
+fi
 if [ -n "$small" ] && [ -n "$deep" ]; then
   echo "bench: depth ready=$deep_ready done=$deep_done claim_ms=$deep (1,000 ready, none done: $small)"
   record 6 "claim_latency_ms_deep" "$deep" "$small" 1.2 "<="

@@ -16,7 +16,7 @@ const char kPromoteSql[] =
     "  ORDER BY r.due_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
     "promoted AS ("
     " UPDATE awf.task t SET status = 'ready', due_at = NULL, updated_at = $1, version = t.version + 1"
-    "   FROM due WHERE t.id = due.id AND t.status = 'waiting'"
+    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id AND t.status = 'waiting'"
     "  RETURNING t.id, t.definition), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to)"
     "  SELECT p.id, $1, 'status', 'waiting', 'ready' FROM promoted p) "
@@ -30,7 +30,7 @@ const char kRequeueSql[] =
     "requeued AS ("
     " UPDATE awf.task t SET status = 'ready', exec_id = NULL, due_at = NULL, updated_at = $1,"
     "        version = t.version + 1"
-    "   FROM due WHERE t.id = due.id AND t.status = 'requested'"
+    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id AND t.status = 'requested'"
     "  RETURNING t.id, t.definition, due.exec_id AS old_exec_id), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)"
     "  SELECT q.id, $1, 'status', q.old_exec_id, 'requested', 'ready',"
@@ -59,7 +59,7 @@ const char kTimeoutSql[] =
     "        due_at = CASE WHEN due.retry AND due.delay_ms > 0"
     "                      THEN $1 + due.delay_ms * interval '1 millisecond' END,"
     "        updated_at = $1, version = t.version + 1"
-    "   FROM due WHERE t.id = due.id AND t.status = 'in-progress'"
+    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id AND t.status = 'in-progress'"
     "  RETURNING t.id, t.definition, t.status, due.exec_id AS old_exec_id), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)"
     "  SELECT x.id, $1, 'status', x.old_exec_id, 'in-progress', x.status,"
@@ -71,8 +71,8 @@ const char kRetentionSqlV10[] =
     "WITH old AS ("
     " SELECT r.id FROM awf.task r WHERE r.status = 'done' AND r.updated_at < $1"
     "  ORDER BY r.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "gone AS (DELETE FROM awf.task t USING old WHERE t.id = old.id RETURNING t.id), "
-    "logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id) "
+    "gone AS (DELETE FROM awf.task t WHERE t.id = ANY (ARRAY(SELECT id FROM old)) RETURNING t.id), "
+    "logs AS (DELETE FROM awf.task_log l WHERE l.task_id = ANY (ARRAY(SELECT id FROM gone))) "
     "SELECT count(*) FROM gone";
 
 // Schema 1.2: archived tasks stay; the XINA and NL Flow rows of a deleted task go with it.
@@ -80,10 +80,10 @@ const char kRetentionSql[] =
     "WITH old AS ("
     " SELECT r.id FROM awf.task r WHERE r.status = 'done' AND NOT r.archived AND r.updated_at < $1"
     "  ORDER BY r.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "gone AS (DELETE FROM awf.task t USING old WHERE t.id = old.id RETURNING t.id), "
-    "logs AS (DELETE FROM awf.task_log l USING gone WHERE l.task_id = gone.id), "
-    "xina AS (DELETE FROM awf.xina_task x USING gone WHERE x.task_id = gone.id), "
-    "nlflow AS (DELETE FROM awf.nlflow_task n USING gone WHERE n.task_id = gone.id) "
+    "gone AS (DELETE FROM awf.task t WHERE t.id = ANY (ARRAY(SELECT id FROM old)) RETURNING t.id), "
+    "logs AS (DELETE FROM awf.task_log l WHERE l.task_id = ANY (ARRAY(SELECT id FROM gone))), "
+    "xina AS (DELETE FROM awf.xina_task x WHERE x.task_id = ANY (ARRAY(SELECT id FROM gone))), "
+    "nlflow AS (DELETE FROM awf.nlflow_task n WHERE n.task_id = ANY (ARRAY(SELECT id FROM gone))) "
     "SELECT count(*) FROM gone";
 
 const char kSurfacesSql[] =
@@ -99,8 +99,8 @@ const char kWorkflowRetentionSql[] =
     "WITH old AS ("
     " SELECT w.id FROM awf.workflow w WHERE w.status = 'done' AND w.updated_at < $1"
     "  ORDER BY w.updated_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "gone AS (DELETE FROM awf.workflow w USING old WHERE w.id = old.id RETURNING w.id), "
-    "links AS (DELETE FROM awf.workflow_task m USING gone WHERE m.workflow_id = gone.id) "
+    "gone AS (DELETE FROM awf.workflow w WHERE w.id = ANY (ARRAY(SELECT id FROM old)) RETURNING w.id), "
+    "links AS (DELETE FROM awf.workflow_task m WHERE m.workflow_id = ANY (ARRAY(SELECT id FROM gone))) "
     "SELECT count(*) FROM gone";
 
 pg::PreparedStatement &promote_statement() {

@@ -4,10 +4,10 @@
 #  11. Install and upgrade adopt no pre-existing object: an attacker (a LOGIN role that owns its
 #      database, no superuser) pre-creates schema awf (empty, with a look-alike function, or a
 #      superuser's schema it may create in, or left holding its object) before CREATE EXTENSION,
-#      and before ALTER EXTENSION awf UPDATE (1.0 -> 1.3); awf roles that exist with LOGIN,
+#      and before ALTER EXTENSION awf UPDATE (1.0 -> 1.4); awf roles that exist with LOGIN,
 #      SUPERUSER, CREATEROLE or BYPASSRLS. Each must make the extension refuse (error), leaving
 #      nothing of awf behind. The CREATE OR REPLACE / IF NOT EXISTS of the install scripts are
-#      listed and each judged. Per version (1.0, 1.1, 1.2, 1.3, and a fresh 1.3): every SECURITY
+#      listed and each judged. Per version (1.0, 1.1, 1.2, 1.3, 1.4, and a fresh 1.4): every SECURITY
 #      DEFINER function pins search_path and is owned by a superuser, no function is executable
 #      by PUBLIC, every object of schema awf is a member of the extension (sql/hardening.sql
 #      checks the final state once; this extends it to every version).
@@ -296,8 +296,8 @@ check "$([ "$refused" = ${#plants[@]} ] && echo 1)" \
 r=$(try_sql "$ADB" "ALTER EXTENSION awf UPDATE")
 bad=$(qd "$ADB" "SELECT count(*) FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
                   WHERE p.pronamespace = 'awf'::regnamespace AND NOT r.rolsuper")
-check "$([ "$r" = ok ] && [ "$(qd "$ADB" "SELECT extversion FROM pg_extension WHERE extname = 'awf'")" = 1.3 ] && [ "$bad" = 0 ] && echo 1)" \
-  "control: ALTER EXTENSION awf UPDATE from a clean 1.0 reaches 1.3 ($r; functions not owned by a superuser: $bad)"
+check "$([ "$r" = ok ] && [ "$(qd "$ADB" "SELECT extversion FROM pg_extension WHERE extname = 'awf'")" = 1.4 ] && [ "$bad" = 0 ] && echo 1)" \
+  "control: ALTER EXTENSION awf UPDATE from a clean 1.0 reaches 1.4 ($r; functions not owned by a superuser: $bad)"
 
 # An attacker-owned schema awf that 1.0 (released, unchanged) took as it was: the update must refuse.
 fresh_db
@@ -328,7 +328,8 @@ while IFS= read -r hit; do
   text=${rest#*:}
   case "$(basename "$file"):$text" in
     "awf--1.1--1.2.sql:CREATE OR REPLACE FUNCTION awf.sweep_surfaces("*|"awf--1.1--1.2.sql:CREATE OR REPLACE FUNCTION awf.nlflow_workflow_put("*|\
-    "awf--1.2--1.3.sql:CREATE OR REPLACE FUNCTION awf.client_put("*|"awf--1.2--1.3.sql:CREATE OR REPLACE FUNCTION awf.nlflow_key_put("*)
+    "awf--1.2--1.3.sql:CREATE OR REPLACE FUNCTION awf.client_put("*|"awf--1.2--1.3.sql:CREATE OR REPLACE FUNCTION awf.nlflow_key_put("*|\
+    "awf--1.3--1.4.sql:CREATE OR REPLACE FUNCTION awf.sweep_surfaces("*|"awf--1.3--1.4.sql:CREATE OR REPLACE FUNCTION awf.cleanup_run("*)
       note "judged: $(basename "$file"):${rest%%:*}: ${text:0:70}… replaces an earlier version's own member; a non-member of that name is refused by PostgreSQL and cannot be planted (schema awf is the superuser's, members cannot be dropped)"
       judged=$((judged + 1)) ;;
     "awf--1.0.sql:    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN")
@@ -385,7 +386,7 @@ shape_sql="SELECT md5(string_agg(p.oid::regprocedure::text || '|' || p.prosecdef
                   || count(*) || ' ' || count(*) FILTER (WHERE p.prosecdef)
              FROM pg_proc p WHERE p.pronamespace = 'awf'::regnamespace"
 fresh_db
-for v in 1.0 1.1 1.2 1.3; do
+for v in 1.0 1.1 1.2 1.3 1.4; do
   if [ "$v" = 1.0 ]; then r=$(try_sql "$ADB" "CREATE EXTENSION awf VERSION '1.0'")
   else r=$(try_sql "$ADB" "ALTER EXTENSION awf UPDATE TO '$v'"); fi
   problems=$(qd "$ADB" "$audit_sql")
@@ -404,7 +405,7 @@ r=$(try_sql "$ADB" "CREATE EXTENSION awf")
 problems=$(qd "$ADB" "$audit_sql")
 fresh=$(qd "$ADB" "$shape_sql")
 check "$([ "$r" = ok ] && [ -z "$problems" ] && [ "$fresh" = "$stepwise" ] && echo 1)" \
-  "a fresh CREATE EXTENSION awf (1.3) passes the same audit and has the same functions, definers, search_paths and grants as 1.0 updated to 1.3 ($(awk '{print $2 " functions, " $3 " definers"}' <<<"$fresh"))"
+  "a fresh CREATE EXTENSION awf (1.4) passes the same audit and has the same functions, definers, search_paths and grants as 1.0 updated to 1.4 ($(awk '{print $2 " functions, " $3 " definers"}' <<<"$fresh"))"
 [ -z "$problems" ] || while IFS= read -r line; do note "  $line"; done <<<"$problems"
 
 # ==============================================================================================
