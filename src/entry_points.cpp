@@ -248,7 +248,7 @@ Datum tick(FunctionCallInfo fcinfo) {
   const int batch = int_arg(fcinfo, 0).value_or(1000);
   check_range("awf.tick", "batch_size", batch, 1, 100000);
   MemoryContext caller = CurrentMemoryContext;
-  return JsonbPGetDatum(task::sweep_document(task::sweep(batch), caller));
+  return JsonbPGetDatum(task::sweep_document(task::sweep(batch, /*from_marks=*/false), caller));
 }
 
 // awf.wait_ready(since, timeout): for the bridge. Waits (at most a second, so that it never holds

@@ -21,6 +21,7 @@ int Settings::allowed_retry_count = 2;
 int Settings::retry_delay_ms = 10000;
 int Settings::retention_s = 86400;
 int Settings::nlflow_trace_retention_s = 86400;
+int Settings::claim_rescan_interval_ms = 1000;
 
 void define_settings() {
   // PGC_SUSET: a timeout default decides when an executor loses its task, so only a superuser
@@ -57,6 +58,15 @@ void define_settings() {
       "Counted from the time the task was created, whatever its status. 0 keeps them forever.",
       &Settings::nlflow_trace_retention_s, 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
       nullptr);
+  DefineCustomIntVariable(
+      "awf.claim_rescan_interval",
+      "How long a backend's claims of a definition may start past the tasks it claimed last.",
+      "A claim reads the definition's ready tasks from the head at least this often, and whenever "
+      "its mark finds nothing; in between, a task that became ready behind the mark with the same "
+      "priority (re-queued, or with an executeAt in the past) waits at most this long. 0 reads "
+      "from the head always.",
+      &Settings::claim_rescan_interval_ms, 1000, 0, 3600000, PGC_USERSET, GUC_UNIT_MS, nullptr,
+      nullptr, nullptr);
 }
 
 }  // namespace awf

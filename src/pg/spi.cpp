@@ -1,5 +1,11 @@
 #include "pg/spi.hpp"
 
+#include <memory>
+
+extern "C" {
+#include "utils/lsyscache.h"
+}
+
 namespace awf::pg {
 
 SpiSession::SpiSession() : caller_context_(CurrentMemoryContext) {
@@ -84,6 +90,22 @@ Datum text_array_datum(const std::vector<std::string> &items) {
   int n = static_cast<int>(elems.size());
   return pg_call([&] {
     return PointerGetDatum(construct_array(data, n, TEXTOID, -1, false, TYPALIGN_INT));
+  });
+}
+
+Datum nullable_array_datum(const std::vector<Datum> &items, const std::vector<bool> &nulls, Oid element_type) {
+  std::vector<Datum> elems(items);
+  std::unique_ptr<bool[]> is_null(new bool[items.size() + 1]);
+  for (size_t i = 0; i < items.size(); ++i) is_null[i] = nulls[i];
+  int dims[1] = {static_cast<int>(items.size())};
+  int lower_bounds[1] = {1};
+  return pg_call([&] {
+    int16 length;
+    bool by_value;
+    char align;
+    get_typlenbyvalalign(element_type, &length, &by_value, &align);
+    return PointerGetDatum(construct_md_array(elems.data(), is_null.get(), 1, dims, lower_bounds,
+                                              element_type, length, by_value, align));
   });
 }
 

@@ -69,5 +69,8 @@ int64 column_int(const SpiRows &rows, uint64 row, int column);             // 0 
 // Datums for arguments.
 Datum text_datum(std::string_view s);
 Datum text_array_datum(const std::vector<std::string> &items);
+// A one-dimensional array of a pass-by-value type (int4, timestamptz); element i is NULL where
+// nulls[i] is true.
+Datum nullable_array_datum(const std::vector<Datum> &items, const std::vector<bool> &nulls, Oid element_type);
 
 }  // namespace awf::pg

@@ -5,6 +5,7 @@
 #include "core/wakeup_slots.hpp"
 #include "pg/jsonb.hpp"
 #include "pg/spi.hpp"
+#include "task/claim_marks.hpp"
 #include "task/settings.hpp"
 #include "task/statements.hpp"
 #include "task/task_json.hpp"
@@ -79,14 +80,41 @@ void note_if_ready(const pg::SpiRows &rows) {
 
 }  // namespace
 
+namespace {
+// A claim of definitions without concurrency limits, from this backend's claim marks; when the
+// marks find nothing, again from the head (see claim_marks.cpp).
+pg::SpiRows claim_from_marks(const PollRequest &request, pg::SpiArgs &args, TimestampTz now) {
+  ClaimStarts starts = claim_starts(request.definitions, now);
+  const std::vector<bool> no_marks(request.definitions.size(), true);
+  auto run = [&](const std::vector<bool> &unmarked) {
+    args.set(4, pg::nullable_array_datum(starts.priorities, unmarked, INT4OID));
+    args.set(5, pg::nullable_array_datum(starts.times, unmarked, TIMESTAMPTZOID));
+    return claim_from_mark_statement().execute(args.values(), args.nulls());
+  };
+  std::vector<bool> unmarked(starts.has_mark.size());
+  for (size_t i = 0; i < unmarked.size(); ++i) unmarked[i] = !starts.has_mark[i];
+  pg::SpiRows rows = run(unmarked);
+  if (rows.count == 0 && starts.any_mark) {
+    starts.has_mark.assign(starts.has_mark.size(), false);
+    starts.any_mark = false;
+    rows = run(no_marks);
+  }
+  note_claim(request.definitions, starts, rows, request.max_batch_size, now);
+  return rows;
+}
+}  // namespace
+
 Jsonb *poll(const PollRequest &request) {
   pg::SpiSession spi;
-  pg::SpiArgs args(4);
+  const TimestampTz now = GetCurrentTimestamp();
+  pg::SpiArgs args(6);
   args.set(0, pg::text_array_datum(request.definitions));
   args.set(1, Int32GetDatum(request.max_batch_size));
-  args.set(2, TimestampTzGetDatum(GetCurrentTimestamp()));
+  args.set(2, TimestampTzGetDatum(now));
   args.set(3, Int32GetDatum(Settings::requested_to_start_timeout_ms));
-  pg::SpiRows rows = claim_statement(request.definitions).execute(args.values(), args.nulls());
+  const bool from_marks = Settings::claim_rescan_interval_ms > 0 && !claims_limited(request.definitions);
+  pg::SpiRows rows = from_marks ? claim_from_marks(request, args, now)
+                                : claim_statement(request.definitions).execute(args.values(), args.nulls());
   Jsonb *out = resources_document(rows, spi.caller_context());
   spi.finish();
   return out;

@@ -10,6 +10,7 @@ struct Settings {
   static int retry_delay_ms;                 // awf.default_retry_delay
   static int retention_s;                    // awf.retention: keep done tasks this long (0: forever)
   static int nlflow_trace_retention_s;       // awf.nlflow_trace_retention: NL Flow traces, from creation
+  static int claim_rescan_interval_ms;       // awf.claim_rescan_interval: claims from a mark (0: off)
 };
 
 // Defines the GUCs above; called from _PG_init.

@@ -22,7 +22,9 @@ namespace {
   "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to) " \
   "SELECT c.id, $3, 'status', c.exec_id, " from ", " to " FROM " cte " c) "
 
-// The claim: the ids of up to $2 ready tasks per definition, then the best $2 of those. Two forms
+// The claim: the ids of up to $2 ready tasks per definition, then the best $2 of those. Its guard
+// is AWF_STATUS_IS: with "status = 'ready'" the generic plan ANDed a scan of the whole ready index
+// (every definition's entries, dead ones and all) with the id lookup. Two forms
 // of the per-definition step, by schema: 1.3 adds concurrency limits, where a definition with a
 // concurrency_limit is claimed through awf.claim_limited and every other exactly as before (the
 // LEFT JOIN finds no limit row; the gating qual skips the function without calling it).
@@ -34,7 +36,7 @@ namespace {
   "        updated_at = $3, version = t.version + 1"                                           \
   "  WHERE t.id = ANY (ARRAY(" per_definition " ORDER BY c.priority DESC, c.execute_at"          \
   "          LIMIT $2))"                                                                       \
-  "    AND t.status = 'ready'"                                                                 \
+  "    AND " AWF_STATUS_IS("t", "ready")                                                         \
   "  RETURNING t.*), " LOG_STATUS_CHANGE("claimed", "'ready'", "'requested'")                    \
   "SELECT " AWF_TASK_COLUMNS " FROM claimed t ORDER BY t.priority DESC, t.execute_at"
 
@@ -47,6 +49,28 @@ namespace {
 const char kClaimSqlV12[] = CLAIM_SQL(
     "SELECT c.id FROM pg_catalog.unnest($1::text[]) AS q(definition)"
     " CROSS JOIN LATERAL (" READY_OF_DEFINITION("") ") c");
+
+// The claim of kClaimSqlV12, per definition from a claim mark (q.mark_at not NULL): the ready
+// tasks of higher priority than the mark, then those of its priority from its time on, then those
+// of lower priority. Each branch is a range of task_ready_idx started at its first key, so the
+// entries behind the mark are never read; the branches come in claim order, and the LIMIT stops
+// the Append (and its row locks) as soon as it has enough. Without a mark, the first branch reads
+// from the head as kClaimSqlV12 does. See claim_marks.cpp.
+#define READY_BRANCH(cond)                                                                      \
+  "SELECT b.* FROM (SELECT r.id, r.priority, r.execute_at FROM awf.task r"                      \
+  " WHERE r.status = 'ready' AND r.definition = q.definition AND " cond                         \
+  " ORDER BY r.priority DESC, r.execute_at LIMIT $2 FOR UPDATE SKIP LOCKED) b"
+
+const char kClaimFromMarkSql[] = CLAIM_SQL(
+    "SELECT c.id FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($5::int4[]),"
+    "                            pg_catalog.unnest($6::timestamptz[])) AS q(definition, mark_priority, mark_at)"
+    " CROSS JOIN LATERAL (SELECT m.* FROM ("
+    READY_BRANCH("q.mark_at IS NULL")
+    " UNION ALL " READY_BRANCH("q.mark_at IS NOT NULL AND r.priority > q.mark_priority")
+    " UNION ALL " READY_BRANCH("q.mark_at IS NOT NULL AND r.priority = q.mark_priority"
+                               " AND r.execute_at >= q.mark_at")
+    " UNION ALL " READY_BRANCH("q.mark_at IS NOT NULL AND r.priority < q.mark_priority")
+    ") m LIMIT $2) c");
 
 const char kClaimSql[] = CLAIM_SQL(
     "SELECT c.id FROM pg_catalog.unnest($1::text[]) AS q(definition)"
@@ -64,7 +88,7 @@ const char kStartSql[] =
     "    SET status = 'in-progress', retry_count = t.retry_count + 1,"
     "        due_at = $3 + " SETTING("in_progress_timeout", "$4") " * interval '1 millisecond',"
     "        updated_at = $3, version = t.version + 1"
-    "  WHERE t.id = $1 AND t.exec_id = $2 AND t.status = 'requested'"
+    "  WHERE t.id = $1 AND t.exec_id = $2 AND " AWF_STATUS_IS("t", "requested")
     "  RETURNING t.*), " LOG_STATUS_CHANGE("started", "'requested'", "'in-progress'")
     "SELECT " AWF_TASK_COLUMNS " FROM started t";
 
@@ -73,7 +97,7 @@ const char kNotifySql[] =
     " UPDATE awf.task t"
     "    SET due_at = $3 + " SETTING("in_progress_timeout", "$4") " * interval '1 millisecond',"
     "        updated_at = $3, version = t.version + 1"
-    "  WHERE t.id = $1 AND t.exec_id = $2 AND t.status = 'in-progress'"
+    "  WHERE t.id = $1 AND t.exec_id = $2 AND " AWF_STATUS_IS("t", "in-progress")
     "  RETURNING t.id, t.exec_id, t.due_at), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, message, progress_current,"
     "                                     progress_total, progress_unit)"
@@ -85,7 +109,7 @@ const char kSuccessSql[] =
     " UPDATE awf.task t"
     "    SET status = 'done', outcome = 'succeeded', result = $4, due_at = NULL,"
     "        updated_at = $3, version = t.version + 1"
-    "  WHERE t.id = $1 AND t.exec_id = $2 AND t.status = 'in-progress'"
+    "  WHERE t.id = $1 AND t.exec_id = $2 AND " AWF_STATUS_IS("t", "in-progress")
     "  RETURNING t.*), " LOG_STATUS_CHANGE("finished", "'in-progress'", "'done'")
     "SELECT " AWF_TASK_COLUMNS " FROM finished t";
 
@@ -112,7 +136,7 @@ const char kFailSql[] =
     "                      THEN $3 + p.delay_ms * interval '1 millisecond' END,"
     "        updated_at = $3, version = t.version + 1"
     "   FROM policy p"
-    "  WHERE t.id = p.id AND t.id = $1 AND t.exec_id = $2 AND t.status = 'in-progress'"
+    "  WHERE t.id = p.id AND t.id = $1 AND t.exec_id = $2 AND " AWF_STATUS_IS("t", "in-progress")
     "  RETURNING t.*), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to)"
     "  SELECT c.id, $3, 'status', $2, 'in-progress', c.status FROM failed c) "
@@ -256,6 +280,11 @@ pg::PreparedStatement &claim_statement(const std::vector<std::string> &definitio
   static pg::PreparedStatement with_limits(kClaimSql, args);
   static pg::PreparedStatement without_limits(kClaimSqlV12, args);
   return claims_limited(definitions) ? with_limits : without_limits;
+}
+pg::PreparedStatement &claim_from_mark_statement() {
+  static pg::PreparedStatement s(kClaimFromMarkSql, {TEXTARRAYOID, INT4OID, TIMESTAMPTZOID, INT4OID,
+                                                     INT4ARRAYOID, TIMESTAMPTZARRAYOID});
+  return s;
 }
 pg::PreparedStatement &start_statement() {
   static pg::PreparedStatement s(kStartSql, {UUIDOID, UUIDOID, TIMESTAMPTZOID, INT4OID});

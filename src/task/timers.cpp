@@ -12,11 +12,12 @@ namespace {
 
 const char kPromoteSql[] =
     "WITH due AS ("
-    " SELECT r.id FROM awf.task r WHERE r.status = 'waiting' AND r.due_at <= $1"
+    " SELECT r.id FROM awf.task r WHERE r.status = 'waiting' AND r.due_at <= $1 AND r.due_at > $3"
     "  ORDER BY r.due_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
     "promoted AS ("
     " UPDATE awf.task t SET status = 'ready', due_at = NULL, updated_at = $1, version = t.version + 1"
-    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id AND t.status = 'waiting'"
+    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id"
+    "     AND " AWF_STATUS_IS("t", "waiting")
     "  RETURNING t.id, t.definition), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, status_from, status_to)"
     "  SELECT p.id, $1, 'status', 'waiting', 'ready' FROM promoted p) "
@@ -26,11 +27,13 @@ const char kPromoteSql[] =
 const char kRequeueSql[] =
     "WITH due AS ("
     " SELECT r.id, r.exec_id FROM awf.task r WHERE r.status = 'requested' AND r.due_at <= $1"
+    "   AND r.due_at > $3"
     "  ORDER BY r.due_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
     "requeued AS ("
     " UPDATE awf.task t SET status = 'ready', exec_id = NULL, due_at = NULL, updated_at = $1,"
     "        version = t.version + 1"
-    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id AND t.status = 'requested'"
+    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id"
+    "     AND " AWF_STATUS_IS("t", "requested")
     "  RETURNING t.id, t.definition, due.exec_id AS old_exec_id), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)"
     "  SELECT q.id, $1, 'status', q.old_exec_id, 'requested', 'ready',"
@@ -43,7 +46,7 @@ const char kTimeoutSql[] =
     "        r.retry_count <= coalesce(r.allowed_retry_count, d.allowed_retry_count, $3) AS retry,"
     "        coalesce(r.retry_delay, d.retry_delay, $4) AS delay_ms"
     "   FROM awf.task r LEFT JOIN awf.definition d ON d.name = r.definition"
-    "  WHERE r.status = 'in-progress' AND r.due_at <= $1"
+    "  WHERE r.status = 'in-progress' AND r.due_at <= $1 AND r.due_at > $5"
     "  ORDER BY r.due_at LIMIT $2 FOR UPDATE OF r SKIP LOCKED), "
     "timed_out AS ("
     " UPDATE awf.task t"
@@ -59,7 +62,8 @@ const char kTimeoutSql[] =
     "        due_at = CASE WHEN due.retry AND due.delay_ms > 0"
     "                      THEN $1 + due.delay_ms * interval '1 millisecond' END,"
     "        updated_at = $1, version = t.version + 1"
-    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id AND t.status = 'in-progress'"
+    "   FROM due WHERE t.id = ANY (ARRAY(SELECT id FROM due)) AND t.id = due.id"
+    "     AND " AWF_STATUS_IS("t", "in-progress")
     "  RETURNING t.id, t.definition, t.status, due.exec_id AS old_exec_id), "
     "logged AS (INSERT INTO awf.task_log (task_id, at, kind, exec_id, status_from, status_to, message)"
     "  SELECT x.id, $1, 'status', x.old_exec_id, 'in-progress', x.status,"
@@ -104,15 +108,15 @@ const char kWorkflowRetentionSql[] =
     "SELECT count(*) FROM gone";
 
 pg::PreparedStatement &promote_statement() {
-  static pg::PreparedStatement s(kPromoteSql, {TIMESTAMPTZOID, INT4OID});
+  static pg::PreparedStatement s(kPromoteSql, {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID});
   return s;
 }
 pg::PreparedStatement &requeue_statement() {
-  static pg::PreparedStatement s(kRequeueSql, {TIMESTAMPTZOID, INT4OID});
+  static pg::PreparedStatement s(kRequeueSql, {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID});
   return s;
 }
 pg::PreparedStatement &timeout_statement() {
-  static pg::PreparedStatement s(kTimeoutSql, {TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID});
+  static pg::PreparedStatement s(kTimeoutSql, {TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID, TIMESTAMPTZOID});
   return s;
 }
 pg::PreparedStatement &retention_statement(int schema_level) {
@@ -147,24 +151,55 @@ int64 note_ready_rows(const pg::SpiRows &rows, int status_column = -1) {
 }
 }  // namespace
 
-SweepResult sweep(int batch) {
+namespace {
+// Where each timer sweep may start in task_due_idx. The sweep takes the tasks of one status whose
+// due_at has passed, oldest first. Every claim and start leaves a dead entry there, which a
+// long-held snapshot keeps; a sweep that always read from the oldest due time walked all of them,
+// several times per tick (0.1 s each after a minute, most of a core). Once a sweep has found
+// fewer than a batch, every task due up to its time was taken, so the next one starts there
+// (less kSlack, for a transition that commits late). Missed are only tasks that another
+// transaction had locked when they fell due: every kFullSweepInterval a sweep reads from the start.
+struct TimerMark {
+  TimestampTz after = DT_NOBEGIN;  // the sweep reads due_at > after
+  TimestampTz last_full = 0;       // the last sweep that read from the start and finished
+};
+constexpr TimestampTz kSlack = 1000 * 1000;                // 1 s
+constexpr TimestampTz kFullSweepInterval = 5000 * 1000;   // 5 s
+
+// Runs one timer statement from its mark; `args` has the bound at `bound_arg`.
+pg::SpiRows sweep_timer(pg::PreparedStatement &statement, pg::SpiArgs &args, size_t bound_arg,
+                        TimerMark &mark, TimestampTz now, int batch, bool from_marks) {
+  const bool full = !from_marks || now - mark.last_full >= kFullSweepInterval;
+  args.set(bound_arg, TimestampTzGetDatum(full ? DT_NOBEGIN : mark.after));
+  pg::SpiRows rows = statement.execute(args.values(), args.nulls());
+  if (rows.count < static_cast<uint64>(batch)) {
+    mark.after = now - kSlack;
+    if (full) mark.last_full = now;
+  }
+  return rows;
+}
+
+TimerMark promote_mark, requeue_mark, timeout_mark;
+}  // namespace
+
+SweepResult sweep(int batch, bool from_marks) {
   pg::SpiSession spi;
   SweepResult result;
   const TimestampTz now = GetCurrentTimestamp();
   {
-    pg::SpiArgs args(2);
+    pg::SpiArgs args(3);
     args.set(0, TimestampTzGetDatum(now));
     args.set(1, Int32GetDatum(batch));
-    result.promoted = note_ready_rows(promote_statement().execute(args.values(), args.nulls()));
-    result.requeued = note_ready_rows(requeue_statement().execute(args.values(), args.nulls()));
+    result.promoted = note_ready_rows(sweep_timer(promote_statement(), args, 2, promote_mark, now, batch, from_marks));
+    result.requeued = note_ready_rows(sweep_timer(requeue_statement(), args, 2, requeue_mark, now, batch, from_marks));
   }
   {
-    pg::SpiArgs args(4);
+    pg::SpiArgs args(5);
     args.set(0, TimestampTzGetDatum(now));
     args.set(1, Int32GetDatum(batch));
     args.set(2, Int32GetDatum(Settings::allowed_retry_count));
     args.set(3, Int32GetDatum(Settings::retry_delay_ms));
-    result.timed_out = note_ready_rows(timeout_statement().execute(args.values(), args.nulls()), 1);
+    result.timed_out = note_ready_rows(sweep_timer(timeout_statement(), args, 4, timeout_mark, now, batch, from_marks), 1);
   }
   const int schema_level = task::schema_level();
   if (Settings::retention_s > 0) {

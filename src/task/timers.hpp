@@ -35,8 +35,9 @@ struct SweepResult {
   }
 };
 
-// Runs one sweep inside the caller's transaction.
-SweepResult sweep(int batch);
+// Runs one sweep inside the caller's transaction. The worker sweeps its timers from where its last
+// sweeps ended (from_marks, see timers.cpp); awf.tick() reads every timer from the start.
+SweepResult sweep(int batch, bool from_marks);
 
 // The sweep as a jsonb summary, for awf.tick().
 Jsonb *sweep_document(const SweepResult &result, MemoryContext context);

@@ -59,7 +59,7 @@ task::SweepResult guarded_sweep(int batch) {
   bool failed = false;
   task::SweepResult result;
   try {
-    result = task::sweep(batch);
+    result = task::sweep(batch, /*from_marks=*/true);
   } catch (...) {
     failed = true;
     pg::save_error(error, std::current_exception());

@@ -151,6 +151,41 @@ check "which re-queues expired claims again" wait_for "SELECT status = 'ready' F
 
 q "ALTER SYSTEM RESET awf.tick_interval" && q "SELECT pg_reload_conf()" >/dev/null
 
+# 10. Claim marks (src/task/claim_marks.cpp; they need the shared-memory change counter, so only a
+# preloaded cluster uses them). One session, one definition; each poll takes one task and prints
+# its label. A task that becomes ready behind the mark at the mark's priority (here: an executeAt
+# an hour in the past) waits while newer tasks fill the batch, is taken as soon as the marks find
+# nothing, and at the latest after awf.claim_rescan_interval; a higher priority never waits;
+# with the interval 0 the order is strict.
+marks=$(psql -X -A -t -q -v ON_ERROR_STOP=1 2>&1 <<'SQL'
+CREATE FUNCTION pg_temp.make(label text, back interval DEFAULT '0', priority int DEFAULT 0) RETURNS void
+  LANGUAGE sql AS $$ SELECT NULL FROM awf.task_create('w.marks', label => label,
+                            execute_at => clock_timestamp() - back, priority => priority) $$;
+CREATE FUNCTION pg_temp.take() RETURNS text
+  LANGUAGE sql AS $$ SELECT awf.task_poll(ARRAY['w.marks']) #>> '{resources,0,label}' $$;
+SET awf.claim_rescan_interval = '1h';
+SELECT pg_temp.make('A'); SELECT pg_temp.take();
+SELECT pg_temp.make('B', '1 hour'); SELECT pg_temp.make('C'); SELECT pg_temp.take(); SELECT pg_temp.take();
+SELECT pg_temp.make('D', '1 hour', 5); SELECT pg_temp.make('E'); SELECT pg_temp.take(); SELECT pg_temp.take();
+SET awf.claim_rescan_interval = '2s';
+SELECT pg_sleep(2.1); SELECT pg_temp.make('F'); SELECT pg_temp.take();
+SELECT pg_temp.make('G', '1 hour'); SELECT pg_temp.make('H'); SELECT pg_temp.make('I'); SELECT pg_temp.take();
+SELECT pg_sleep(2.1); SELECT pg_temp.take(); SELECT pg_temp.take();
+SET awf.claim_rescan_interval = 0;
+SELECT pg_temp.make('J'); SELECT pg_temp.take();
+SELECT pg_temp.make('K', '1 hour'); SELECT pg_temp.make('L'); SELECT pg_temp.take(); SELECT pg_temp.take();
+SQL
+)
+marks=$(grep -v '^$' <<<"$marks" | tr '\n' ' ')
+check "claim marks: a task behind the mark waits while newer ones fill the batch, then comes (C B)" \
+  test "$(cut -d' ' -f1-3 <<<"$marks")" = "A C B"
+check "claim marks: a higher priority never waits (D E)" test "$(cut -d' ' -f4-5 <<<"$marks")" = "D E"
+check "claim marks: after awf.claim_rescan_interval the claim reads from the head again (F H G I)" \
+  test "$(cut -d' ' -f6-9 <<<"$marks")" = "F H G I"
+check "claim marks: with awf.claim_rescan_interval = 0 the order is strict (J K L)" \
+  test "$(cut -d' ' -f10-12 <<<"$marks")" = "J K L"
+[ "$(wc -w <<<"$marks")" = 12 ] || echo "# claim marks: the session printed: $marks" >&2
+
 echo "1..$n"
 echo "worker: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
