@@ -4,11 +4,16 @@
 #include "task/timers.hpp"
 
 extern "C" {
+#include "access/relation.h"
+#include "catalog/namespace.h"
 #include "commands/extension.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/bufmgr.h"
 #include "tcop/tcopprot.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 }
 
@@ -68,6 +73,37 @@ task::SweepResult guarded_sweep(int batch) {
   return result;
 }
 
+// Every statement of awf is planned once per backend (a generic plan), on the size its tables had
+// then. A plan made while awf.task was a few pages reads it whole (a sequential scan is the cheapest
+// way through 10 pages), and PostgreSQL replans only when autovacuum next updates the table's
+// statistics, a minute or more later: a queue that started empty ran its first minute several
+// times slower (the claim scanned every task). So when awf.task or awf.task_log has grown 4-fold
+// since the worker last looked, it invalidates the table's relcache entry at commit, and every
+// backend replans on the next use, on the size the table has now. Called inside the tick's
+// transaction, with the same no-destructor rule as run_tick.
+struct GrowthWatch {
+  const char *table;
+  BlockNumber replanned_at;  // blocks when plans were last invalidated (or the table shrank)
+};
+GrowthWatch growth_watch[] = {{"task", 0}, {"task_log", 0}};
+
+void replan_grown_tables() {
+  const Oid schema = get_namespace_oid("awf", true);
+  if (!OidIsValid(schema)) return;
+  for (GrowthWatch &watch : growth_watch) {
+    const Oid table = get_relname_relid(watch.table, schema);
+    if (!OidIsValid(table)) continue;
+    Relation rel = relation_open(table, AccessShareLock);
+    const BlockNumber blocks = RelationGetNumberOfBlocks(rel);
+    relation_close(rel, AccessShareLock);
+    if (blocks < watch.replanned_at) watch.replanned_at = blocks;  // truncated: plans start small
+    if (blocks >= 8 && blocks >= 4 * watch.replanned_at) {
+      CacheInvalidateRelcacheByRelid(table);
+      watch.replanned_at = blocks;
+    }
+  }
+}
+
 // One transaction: returns true when a step filled its batch (more work is likely waiting).
 // It runs under the PG_TRY of awf_worker_main and keeps no object with a destructor on its frame,
 // so its PostgreSQL calls may ereport straight to that handler; the C++ sweep itself goes through
@@ -84,6 +120,7 @@ bool run_tick(MemoryContext tick_context, bool *missing_extension_logged) {
     MemoryContext old = MemoryContextSwitchTo(tick_context);
     result = guarded_sweep(batch);
     MemoryContextSwitchTo(old);
+    replan_grown_tables();
     *missing_extension_logged = false;
   } else if (!*missing_extension_logged) {
     elog(LOG, "pg_awf worker: extension \"awf\" is not installed in database \"%s\"; "
