@@ -73,7 +73,9 @@ rpc_finish() {  # rpc_finish success|fail ID EXECID -> prints the HTTP status
 }
 st() { sql "SELECT coalesce(string_agg(status || '/' || coalesce(outcome, '-'), ' ' ORDER BY num), 'gone') FROM awf.task WHERE num IN ($1)"; }
 # snap [NUMS]: every task (or these) with status and version: any change shows.
-snap() { sql "SELECT count(*) || '|' || coalesce(string_agg(num || ':' || status || ':' || coalesce(outcome, '-') || ':' || version, ',' ORDER BY num), '') || '|' || (SELECT count(*) FROM awf.xina_task) || '|' || (SELECT count(*) FROM awf.task_log) FROM awf.task ${1:+WHERE num IN ($1)}"; }
+# snap [NUMS]: the tasks (of NUMS, else all), their XINA rows and their log rows. Scoped to NUMS when
+# given: the worker's timers write log rows for other tests' tasks at any moment.
+snap() { sql "SELECT count(*) || '|' || coalesce(string_agg(num || ':' || status || ':' || coalesce(outcome, '-') || ':' || version, ',' ORDER BY num), '') || '|' || (SELECT count(*) FROM awf.xina_task x ${1:+WHERE x.num IN ($1)}) || '|' || (SELECT count(*) FROM awf.task_log l ${1:+WHERE l.task_id IN (SELECT id FROM awf.task WHERE num IN ($1))}) FROM awf.task ${1:+WHERE num IN ($1)}"; }
 rows() {  # rows NUMS: rows of these tasks in awf.task, awf.task_log, awf.xina_task (by task ids)
   sql "WITH ids AS (SELECT x.task_id AS id FROM awf.xina_task x WHERE x.num IN ($1) UNION SELECT id FROM awf.task WHERE num IN ($1))
        SELECT (SELECT count(*) FROM awf.task t WHERE t.num IN ($1)) || ' ' || (SELECT count(*) FROM awf.task_log l WHERE l.task_id IN (SELECT id FROM ids)) || ' ' || (SELECT count(*) FROM awf.xina_task x WHERE x.num IN ($1))"
