@@ -94,7 +94,7 @@ Datum text_array_datum(const std::vector<std::string> &items) {
 }
 
 Datum nullable_array_datum(const std::vector<Datum> &items, const std::vector<bool> &nulls, Oid element_type) {
-  std::vector<Datum> elems(items);
+  Datum *elems = const_cast<Datum *>(items.data());  // construct_md_array only reads them
   std::unique_ptr<bool[]> is_null(new bool[items.size() + 1]);
   for (size_t i = 0; i < items.size(); ++i) is_null[i] = nulls[i];
   int dims[1] = {static_cast<int>(items.size())};
@@ -104,7 +104,7 @@ Datum nullable_array_datum(const std::vector<Datum> &items, const std::vector<bo
     bool by_value;
     char align;
     get_typlenbyvalalign(element_type, &length, &by_value, &align);
-    return PointerGetDatum(construct_md_array(elems.data(), is_null.get(), 1, dims, lower_bounds,
+    return PointerGetDatum(construct_md_array(elems, is_null.get(), 1, dims, lower_bounds,
                                               element_type, length, by_value, align));
   });
 }

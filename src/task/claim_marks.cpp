@@ -21,6 +21,7 @@
 // the mark, and a wrong mark costs order within one priority for at most the rescan interval.
 #include "task/claim_marks.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "task/settings.hpp"
@@ -47,12 +48,16 @@ std::unordered_map<std::string, Mark> marks;
 
 }  // namespace
 
+bool ClaimStarts::any_mark() const {
+  return std::find(unmarked.begin(), unmarked.end(), false) != unmarked.end();
+}
+
 ClaimStarts claim_starts(const std::vector<std::string> &definitions, TimestampTz now) {
   ClaimStarts starts;
   const size_t n = definitions.size();
   starts.priorities.assign(n, Int32GetDatum(0));
   starts.times.assign(n, TimestampTzGetDatum(0));
-  starts.has_mark.assign(n, false);
+  starts.unmarked.assign(n, true);
   const TimestampTz interval = static_cast<TimestampTz>(Settings::claim_rescan_interval_ms) * 1000;
   for (size_t i = 0; i < n; ++i) {
     auto found = marks.find(definitions[i]);
@@ -60,8 +65,7 @@ ClaimStarts claim_starts(const std::vector<std::string> &definitions, TimestampT
     if (now - found->second.head_read_at >= interval) continue;
     starts.priorities[i] = Int32GetDatum(found->second.priority);
     starts.times[i] = TimestampTzGetDatum(found->second.at);
-    starts.has_mark[i] = true;
-    starts.any_mark = true;
+    starts.unmarked[i] = false;
   }
   return starts;
 }
@@ -72,7 +76,7 @@ void note_claim(const std::vector<std::string> &definitions, const ClaimStarts &
   const bool full_batch = rows.count >= static_cast<uint64>(limit);
   for (size_t i = 0; i < definitions.size(); ++i) {
     Mark &mark = marks[definitions[i]];
-    if (!starts.has_mark[i]) mark.head_read_at = now;
+    if (starts.unmarked[i]) mark.head_read_at = now;
     mark.valid = false;
     if (!full_batch) continue;
     // Rows come in claim order, so the first row of a definition is its best claimed task.

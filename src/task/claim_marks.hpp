@@ -12,9 +12,10 @@ namespace awf::task {
 // The start of one claim, per definition of the poll: a mark (the index position a claim starts
 // from), or none (the claim reads the definition's ready tasks from the head).
 struct ClaimStarts {
-  std::vector<Datum> priorities, times;  // the mark of definition i, where has_mark[i]
-  std::vector<bool> has_mark;
-  bool any_mark = false;
+  std::vector<Datum> priorities, times;  // the mark of definition i, unless unmarked[i]
+  std::vector<bool> unmarked;            // the NULLs of the statement's mark arrays
+  bool any_mark() const;
+  void drop_marks() { unmarked.assign(unmarked.size(), true); }
 };
 
 // Marks for these definitions as of `now`: none for a definition without one, or whose last claim

@@ -85,19 +85,15 @@ namespace {
 // marks find nothing, again from the head (see claim_marks.cpp).
 pg::SpiRows claim_from_marks(const PollRequest &request, pg::SpiArgs &args, TimestampTz now) {
   ClaimStarts starts = claim_starts(request.definitions, now);
-  const std::vector<bool> no_marks(request.definitions.size(), true);
-  auto run = [&](const std::vector<bool> &unmarked) {
-    args.set(4, pg::nullable_array_datum(starts.priorities, unmarked, INT4OID));
-    args.set(5, pg::nullable_array_datum(starts.times, unmarked, TIMESTAMPTZOID));
+  auto run = [&] {
+    args.set(4, pg::nullable_array_datum(starts.priorities, starts.unmarked, INT4OID));
+    args.set(5, pg::nullable_array_datum(starts.times, starts.unmarked, TIMESTAMPTZOID));
     return claim_from_mark_statement().execute(args.values(), args.nulls());
   };
-  std::vector<bool> unmarked(starts.has_mark.size());
-  for (size_t i = 0; i < unmarked.size(); ++i) unmarked[i] = !starts.has_mark[i];
-  pg::SpiRows rows = run(unmarked);
-  if (rows.count == 0 && starts.any_mark) {
-    starts.has_mark.assign(starts.has_mark.size(), false);
-    starts.any_mark = false;
-    rows = run(no_marks);
+  pg::SpiRows rows = run();
+  if (rows.count == 0 && starts.any_mark()) {
+    starts.drop_marks();
+    rows = run();
   }
   note_claim(request.definitions, starts, rows, request.max_batch_size, now);
   return rows;

@@ -56,10 +56,7 @@ const char kClaimSqlV12[] = CLAIM_SQL(
 // entries behind the mark are never read; the branches come in claim order, and the LIMIT stops
 // the Append (and its row locks) as soon as it has enough. Without a mark, the first branch reads
 // from the head as kClaimSqlV12 does. See claim_marks.cpp.
-#define READY_BRANCH(cond)                                                                      \
-  "SELECT b.* FROM (SELECT r.id, r.priority, r.execute_at FROM awf.task r"                      \
-  " WHERE r.status = 'ready' AND r.definition = q.definition AND " cond                         \
-  " ORDER BY r.priority DESC, r.execute_at LIMIT $2 FOR UPDATE SKIP LOCKED) b"
+#define READY_BRANCH(cond) "SELECT b.* FROM (" READY_OF_DEFINITION(cond " AND ") ") b"
 
 const char kClaimFromMarkSql[] = CLAIM_SQL(
     "SELECT c.id FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($5::int4[]),"
