@@ -47,6 +47,12 @@ std::string usage() {
          "  --db CONNINFO           libpq conninfo or postgresql:// URL [PG* environment]; env AWF_DATABASE_URL\n"
          "  --pool-size N           database connections, the only ones opened [" + std::to_string(d.pool_size) + "]\n"
          "  --threads N             HTTP threads [" + std::to_string(d.io_threads) + "]\n"
+         "  --lanes N               database calls at once, each on a pool connection [" + std::to_string(d.pool_size) + "]\n"
+         "                          (default: the pool size). The first lane serves every request and\n"
+         "                          runs the /rpc calls that waited meanwhile together (one statement,\n"
+         "                          one commit); lane N joins while lanes 1..N-1 are each busy with one\n"
+         "                          call for 10 ms (a lock wait, a slow call)\n"
+         "  --group-limit N         most /rpc calls in one group; 1 runs every call alone [" + std::to_string(d.group_limit) + "]\n"
          "  --body-limit BYTES      largest request body; larger gets 413 [" + std::to_string(d.body_limit) + "]\n"
          "  --yaml-body-limit BYTES largest YAML body (YAML costs ~500 bytes of memory per value) [" + std::to_string(d.yaml_body_limit) + "]\n"
          "  --header-timeout MS     time to receive a request [" + std::to_string(d.header_timeout_ms) + "]\n"
@@ -80,6 +86,8 @@ Config parse_config(const std::vector<std::string> &args) {
     else if (flag == "--db") config.db = value();
     else if (flag == "--pool-size") config.pool_size = static_cast<size_t>(parse_number(flag, value(), 2, 1000));
     else if (flag == "--threads") config.io_threads = static_cast<size_t>(parse_number(flag, value(), 1, 256));
+    else if (flag == "--lanes") config.lanes = static_cast<size_t>(parse_number(flag, value(), 1, 1000));
+    else if (flag == "--group-limit") config.group_limit = static_cast<size_t>(parse_number(flag, value(), 1, 1000));
     else if (flag == "--body-limit") config.body_limit = static_cast<size_t>(parse_number(flag, value(), 1024, 1L << 30));
     else if (flag == "--yaml-body-limit") config.yaml_body_limit = static_cast<size_t>(parse_number(flag, value(), 1024, 1L << 30));
     else if (flag == "--header-timeout") config.header_timeout_ms = static_cast<int>(parse_number(flag, value(), 100, 3600000));

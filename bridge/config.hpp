@@ -13,7 +13,9 @@ struct Config {
   unsigned short listen_port = 8080;
   std::string db;                 // libpq conninfo or URL; empty: PG* environment variables
   size_t pool_size = 8;           // database connections, the only ones the bridge opens
-  size_t io_threads = 8;          // threads serving HTTP; each runs its requests' database calls
+  size_t io_threads = 2;          // threads serving HTTP; database calls run on the lanes (db_lanes.hpp)
+  size_t lanes = 0;               // database calls at once (db_lanes.hpp); 0: the pool size
+  size_t group_limit = 32;        // single /rpc calls in one group (one statement, one transaction)
   size_t body_limit = 1 << 20;    // bytes
   // YAML bodies: yaml-cpp holds about 500 bytes per value while it parses (a 1 MiB flow list of
   // numbers peaks at 250 MB), so they get a smaller cap than JSON (25 MB for the same list).

@@ -1,8 +1,7 @@
-// A fixed pool of database connections. A request runs its database call on the HTTP thread that
-// serves it (run): it takes a free connection, uses it, and gives it back; no hand-off to another
-// thread and back, which cost more CPU than the bridge's own work. Calls that may wait long (the
-// long-poll hub's awf.wait_ready) go to a background thread instead (submit), so that they never
-// hold an HTTP thread.
+// A fixed pool of database connections. run() takes a free connection on the calling thread, uses
+// it, and gives it back: requests' database work runs so on the lanes (db_lanes.hpp), /health and
+// /metrics on their HTTP thread. The long-poll hub's awf.wait_ready, which may wait long, runs on
+// a background thread (submit).
 //
 // A job gets a connection, or nullptr when the database cannot be reached (the job answers 503).
 // A broken connection is dropped and reopened by the next job that takes it, so the bridge

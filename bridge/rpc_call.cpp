@@ -13,6 +13,11 @@ const char kRpcSql[] =
     "WITH r AS MATERIALIZED (SELECT pg_catalog.set_config('role', $3, true))"
     " SELECT awf.rpc($1, $2::jsonb) FROM r";
 const char kRpcInTransactionSql[] = "SELECT awf.rpc($1, $2::jsonb)";
+// A group: the calls as one JSON array of [method, params], run in that order in one statement.
+const char kRpcGroupSql[] =
+    "WITH r AS MATERIALIZED (SELECT pg_catalog.set_config('role', $2, true))"
+    " SELECT awf.rpc(c.call->>0, c.call->1)"
+    " FROM r, pg_catalog.jsonb_array_elements($1::jsonb) WITH ORDINALITY AS c(call, n) ORDER BY c.n";
 
 // libpq messages look like "ERROR:  text\nDETAIL:  more\nHINT:  advice\n".
 struct PgMessage {
@@ -116,6 +121,39 @@ RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const 
     return result_outcome(tx.exec_prepared("awf_rpc", call.method, call.params.dump(), role), true);
   } catch (const std::exception &e) {
     return outcome_for_exception(e);
+  }
+}
+
+std::optional<std::vector<RpcOutcome>> run_rpc_group(pqxx::connection &connection, const std::string &role,
+                                                     const std::vector<const RpcCall *> &calls) {
+  std::string list = "[";
+  for (const RpcCall *call : calls) {
+    if (list.size() > 1) list += ',';
+    list += nlohmann::json::array({call->method, call->params}).dump();
+  }
+  list += ']';
+  try {
+    connection.prepare("awf_rpc_group", kRpcGroupSql);
+    pqxx::nontransaction tx(connection);
+    const pqxx::result result = tx.exec_prepared("awf_rpc_group", list, role);
+    // Committed: whatever the rows say, the calls must not run again.
+    std::vector<RpcOutcome> outcomes(calls.size());
+    for (size_t k = 0; k < calls.size(); ++k) {
+      if (k < result.size() && !result[k][0].is_null()) {
+        outcomes[k].result_text = result[k][0].c_str();
+      } else {
+        outcomes[k].status = 500;
+        outcomes[k].body = error_body("awf.db/error", "the database returned no result");
+      }
+    }
+    return outcomes;
+  } catch (const pqxx::sql_error &e) {
+    const std::string sqlstate = e.sqlstate();
+    if (sqlstate.substr(0, 2) == "08" || sqlstate.substr(0, 3) == "57P")
+      return std::vector<RpcOutcome>(calls.size(), outcome_for_exception(e));
+    return std::nullopt;  // one call failed and took the group with it: nothing was committed
+  } catch (const std::exception &e) {
+    return std::vector<RpcOutcome>(calls.size(), outcome_for_exception(e));
   }
 }
 

@@ -1,6 +1,7 @@
 // Running awf.rpc calls on a pool connection as a client's role.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ struct RpcOutcome {
 // only (set_config('role', …, true)), so the extension's grants decide what the client may do.
 // The outcome keeps a successful result as text (see RpcOutcome).
 RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const RpcCall &call);
+
+// A group of calls from different requests of one role: one statement, one transaction, the
+// calls in order. Their outcomes in call order; nullopt when a call failed, which rolled back the
+// whole group (the caller runs each call alone then). A lost connection is every call's outcome.
+std::optional<std::vector<RpcOutcome>> run_rpc_group(pqxx::connection &connection, const std::string &role,
+                                                     const std::vector<const RpcCall *> &calls);
 
 // A batch: one transaction, one commit; each call behind a savepoint, so a refused call undoes only
 // itself and the others still commit. Outcomes in call order.

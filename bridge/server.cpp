@@ -375,9 +375,7 @@ class Session : public std::enable_shared_from_this<Session> {
     RpcCall call = std::move(request.calls.front());
     rpc_label_ = call.method;
     if (call.method == "awf.task/long-poll") return start_long_poll(std::move(call));
-    server_.pool().run([self = shared_from_this(), call = std::move(call)](
-                              pqxx::connection *connection, const std::string &error) {
-      RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, call) : unavailable(error);
+    server_.lanes().call(role_, std::move(call), [self = shared_from_this()](RpcOutcome outcome) {
       net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
         self->send_outcome(outcome);
       });
@@ -404,7 +402,7 @@ class Session : public std::enable_shared_from_this<Session> {
       self->send_json(status, out, self->format_);
     };
     if (request.calls.empty()) return finish({});
-    server_.pool().run([self = shared_from_this(), calls = std::move(request.calls), finish](
+    server_.lanes().run([self = shared_from_this(), calls = std::move(request.calls), finish](
                               pqxx::connection *connection, const std::string &error) mutable {
       std::vector<RpcOutcome> outcomes = connection ? run_rpc_batch(*connection, self->role_, calls)
                                                     : std::vector<RpcOutcome>(calls.size(), unavailable(error));
@@ -446,8 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void poll_once() {
     seen_ = server_.hub().generations(poll_slots_);
-    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
-      RpcOutcome outcome = connection ? run_rpc(*connection, self->role_, self->poll_call_) : unavailable(error);
+    server_.lanes().call(role_, poll_call_, [self = shared_from_this()](RpcOutcome outcome) {
       net::dispatch(self->stream_.get_executor(),
                 [self, outcome = std::move(outcome)]() mutable { self->on_polled(std::move(outcome)); });
     });
@@ -551,7 +548,7 @@ class Session : public std::enable_shared_from_this<Session> {
         "        FROM jsonb_array_elements(awf.task_list(f.d, f.n, f.s, NULL, NULL, 'createdAt', 'desc',"
         "                                                $2::int, 1) -> 'resources') r) END)"
         " FROM f";
-    server_.pool().run([self = shared_from_this(), filter, count](pqxx::connection *connection,
+    server_.lanes().run([self = shared_from_this(), filter, count](pqxx::connection *connection,
                                                                       const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {filter.dump(), std::to_string(count)})
                                       : unavailable(error);
@@ -692,7 +689,7 @@ class Session : public std::enable_shared_from_this<Session> {
         success = 204;
         break;
     }
-    server_.pool().run([self = shared_from_this(), sql, params, success](pqxx::connection *connection,
+    server_.lanes().run([self = shared_from_this(), sql, params, success](pqxx::connection *connection,
                                                                         const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, "awf_user", sql, params) : unavailable(error);
       net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome), success] {
@@ -715,7 +712,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!action) return;
     rpc_label_ = xina_action_label(*action);
     static const std::string sql = "SELECT awf.xina_action($1::jsonb)";
-    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+    server_.lanes().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {self->request_.body()})
                                       : unavailable(error);
       net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome)] {
@@ -727,6 +724,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // --- GET /health, GET /metrics -------------------------------------------------------------
+  // Both take a pool connection on this HTTP thread instead of queueing on the lanes: they must
+  // answer while every lane is busy (a call waiting on a lock), since that is when they are read.
 
   void handle_health() {
     server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
@@ -782,6 +781,17 @@ class Session : public std::enable_shared_from_this<Session> {
              << "awf_bridge_pool_connections{state=\"size\"} " << s.pool().size() << "\n"
              << "# HELP awf_bridge_pool_queued Database jobs waiting for a connection.\n"
              << "# TYPE awf_bridge_pool_queued gauge\nawf_bridge_pool_queued " << s.pool().queued() << "\n"
+             << "# HELP awf_bridge_rpc_calls_waiting Single /rpc calls waiting to run in a group.\n"
+             << "# TYPE awf_bridge_rpc_calls_waiting gauge\nawf_bridge_rpc_calls_waiting "
+             << s.lanes().waiting() << "\n"
+             << "# HELP awf_bridge_rpc_groups_total Groups of single /rpc calls run as one transaction: committed, "
+                "or rolled back because a call failed (its calls then ran one by one).\n"
+             << "# TYPE awf_bridge_rpc_groups_total counter\n"
+             << "awf_bridge_rpc_groups_total{outcome=\"committed\"} " << s.lanes().groups() << "\n"
+             << "awf_bridge_rpc_groups_total{outcome=\"rerun\"} " << s.lanes().groups_rerun() << "\n"
+             << "# HELP awf_bridge_rpc_grouped_calls_total Calls committed as part of a group.\n"
+             << "# TYPE awf_bridge_rpc_grouped_calls_total counter\nawf_bridge_rpc_grouped_calls_total "
+             << s.lanes().grouped_calls() << "\n"
              << "# HELP awf_bridge_http_connections Open HTTP connections.\n"
              << "# TYPE awf_bridge_http_connections gauge\nawf_bridge_http_connections "
              << s.open_connections() << "\n";
@@ -819,6 +829,8 @@ Server::Server(Config config)
       signals_(io_, SIGTERM, SIGINT),
       accept_timer_(io_),
       pool_(config_.db, config_.pool_size),
+      lanes_(pool_, config_.lanes == 0 ? config_.pool_size : std::min(config_.lanes, config_.pool_size),
+             config_.group_limit),
       hub_(pool_, io_),
       credentials_(std::chrono::milliseconds(config_.auth_cache_ms)),
       api_keys_(std::chrono::milliseconds(config_.auth_cache_ms)) {}
@@ -845,7 +857,7 @@ void Server::verify(CredentialKind kind, const Credential &credential, Verified 
     it->second.push_back(std::move(done));
     if (!first) return;
   }
-  pool_.run([this, kind, key, credential](pqxx::connection *connection, const std::string &error) {
+  lanes_.run([this, kind, key, credential](pqxx::connection *connection, const std::string &error) {
     std::optional<std::string> granted;
     std::optional<RpcOutcome> failure;
     if (connection == nullptr) {
@@ -966,6 +978,8 @@ int Server::run() {
             {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
              {"pool_size", config_.pool_size},
              {"threads", config_.io_threads},
+             {"lanes", lanes_.lanes()},
+             {"group_limit", config_.group_limit},
              {"auth", config_.require_auth ? "clients" : "none"}});
   // An exception escaping a handler is a bug; it must cost that one request, not the process.
   auto serve = [this] {
@@ -984,6 +998,7 @@ int Server::run() {
   for (size_t i = 1; i < config_.io_threads; ++i) threads.emplace_back(serve);
   serve();
   for (auto &t : threads) t.join();
+  lanes_.stop();
   pool_.stop();
   log_event("info", "awf-bridge stopped");
   return 0;

@@ -4,8 +4,9 @@
 //   GET  /AidboxTask          the count (and first tasks) of a status / definition filter
 //   GET  /health              liveness and database reachability
 //   GET  /metrics             Prometheus text
-// Request handling never blocks an HTTP thread: database work runs on the pool and its result is
-// posted back to the session's strand.
+// Request handling does not block an HTTP thread on the database: database work runs on the lanes
+// (db_lanes.hpp) and its result is posted back to the session's strand. /health and /metrics are
+// the exception (see handle_health).
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,7 @@
 #include "long_poll.hpp"
 #include "metrics.hpp"
 #include "rpc_call.hpp"
+#include "db_lanes.hpp"
 
 namespace awf::bridge {
 
@@ -40,6 +42,7 @@ class Server {
 
   const Config &config() const { return config_; }
   DbPool &pool() { return pool_; }
+  DbLanes &lanes() { return lanes_; }
   LongPollHub &hub() { return hub_; }
   CredentialCache &credentials() { return credentials_; }
   CredentialCache &api_keys() { return api_keys_; }
@@ -68,6 +71,7 @@ class Server {
   boost::asio::steady_timer accept_timer_;
   std::chrono::steady_clock::time_point last_accept_warning_{};
   DbPool pool_;
+  DbLanes lanes_;
   LongPollHub hub_;
   CredentialCache credentials_;
   CredentialCache api_keys_;

@@ -15,7 +15,8 @@
 #
 # Cases: 1 YAML lifecycle as the seed's executor does it; 2 JSON lifecycle, fail and retries;
 # 3 batches; 4 every error status; 5 auth forms and the role matrix; 6 GET /AidboxTask counts;
-# 7 long-poll woken by SQL, and timing out; 8 PostgreSQL restarted under the bridge; 10 /health,
+# 7 long-poll woken by SQL, and timing out; 11 calls grouped on a second bridge with --lanes 1;
+# 8 PostgreSQL restarted under the bridge; 10 /health,
 # /metrics and the request log; 9 SIGTERM during long-polls and an in-flight request (last: it
 # stops the bridge).
 set -uo pipefail
@@ -92,6 +93,8 @@ cleanup() {
   local rc=$? p
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
   { exec 7>&-; } 2>/dev/null
+  { exec 8>&-; } 2>/dev/null
+  [ -n "${BRIDGE2_PID:-}" ] && kill -KILL "$BRIDGE2_PID" 2>/dev/null
   if [ -n "$BRIDGE_PID" ] && kill -0 "$BRIDGE_PID" 2>/dev/null; then
     kill -TERM "$BRIDGE_PID" 2>/dev/null
     local deadline=$((SECONDS + 15))
@@ -843,6 +846,119 @@ check "... all within 8000 ms of the insert (woken, not found by the 10 s rechec
 check "no long-poll is left waiting" wait_until 10 long_polls_waiting_is 0
 
 # ==============================================================================================
+section "case 11: single calls grouped while the database is busy (a second bridge, --lanes 1)"
+# With one lane, calls that arrive while it waits on a row lock queue up; once the lock is released
+# the lane runs them as groups, one per role. A group with a failing call is rolled back and its
+# calls run one by one: each call gets its own outcome, as if it had run alone.
+DEF11=e2e.group/task
+# started_tasks N: N tasks of DEF11 created, polled and started in SQL; prints "ID EXEC_ID" lines.
+started_tasks() {
+  q "SELECT awf.task_create('$DEF11') FROM generate_series(1, $1)" >/dev/null
+  q "SELECT r ->> 'id', r ->> 'execId' FROM jsonb_array_elements(awf.task_poll(ARRAY['$DEF11'], max_batch_size => $1) -> 'resources') r" |
+    while IFS='|' read -r id ex; do
+      q "SELECT awf.task_start('$id', '$ex')" >/dev/null && echo "$id $ex"
+    done
+}
+success_body() { echo "{\"method\": \"awf.task/success\", \"params\": {\"id\": \"$1\", \"execId\": \"$2\", \"result\": {\"n\": $3}}}"; }
+BRIDGE2_PID=
+BASE1=$BASE
+REQS1=$REQS  # case 10 counts the first bridge's request log lines; this case talks to the second
+for attempt in 1 2 3 4 5; do
+  port2=$((20000 + RANDOM % 40000))
+  port_free "$port2" || continue
+  "$BIN" --listen "127.0.0.1:$port2" --db "$CONNINFO" --lanes 1 --quiet 2>>"$TMP/bridge2.log" &
+  BRIDGE2_PID=$!
+  BASE=http://127.0.0.1:$port2
+  wait_until 30 health_answers && break
+  kill -KILL "$BRIDGE2_PID" 2>/dev/null
+  wait "$BRIDGE2_PID" 2>/dev/null
+  BRIDGE2_PID=
+done
+check "a second bridge with --lanes 1 answers /health" test -n "$BRIDGE2_PID"
+# Verified credentials, so that no credential check (database work of its own) waits on the lane.
+rpc EXEC '{"method": "awf.task/poll", "params": {"taskDefinitions": ["e2e.group/none"]}}'
+rpc USR '{"method": "awf.task/status", "params": {"id": "00000000-0000-0000-0000-000000000000"}}'
+mkfifo "$TMP/hold.fifo"
+psql -X -A -t -q <"$TMP/hold.fifo" >"$TMP/hold.out" 2>&1 &
+BG_PIDS+=($!)
+exec 8>"$TMP/hold.fifo"
+# hold_lane NAME: a success of a fresh task whose row lock another session holds: it waits on the
+# lane until release_lane.
+hold_lane() {
+  local id ex
+  read -r id ex < <(started_tasks 1)
+  HELD_ID=$id
+  echo "BEGIN; SELECT 'held $id' FROM awf.task WHERE id = '$id' FOR UPDATE;" >&8
+  wait_until 20 grep -q "held $id" "$TMP/hold.out"
+  bg_rpc "$1" EXEC "$(success_body "$id" "$ex" 0)"
+  wait_until 20 eval "[ \"\$(q \"SELECT count(*) FROM pg_stat_activity WHERE usename = 'awf_bridge' AND wait_event_type = 'Lock'\")\" = 1 ]"
+}
+release_lane() { echo "COMMIT;" >&8; }
+calls_waiting_is() { call GET /metrics; [ "$(metric awf_bridge_rpc_calls_waiting)" = "$1" ]; }
+groups_are() {  # groups_are COMMITTED RERUN GROUPED_CALLS
+  call GET /metrics
+  [ "$(metric 'awf_bridge_rpc_groups_total{outcome="committed"}')" = "$1" ] &&
+    [ "$(metric 'awf_bridge_rpc_groups_total{outcome="rerun"}')" = "$2" ] &&
+    [ "$(metric awf_bridge_rpc_grouped_calls_total)" = "$3" ] || { diag "metrics: $(grep rpc_group <<<"$B")"; false; }
+}
+
+# Round 1: five good successes, one with a wrong execId, one create the executor may not make.
+mapfile -t R1 < <(started_tasks 6)
+check "round 1: 6 started tasks" test ${#R1[@]} -eq 6
+hold_lane hold1
+check "round 1: the lane waits on the held row" test -n "$HELD_ID"
+HELD1=$HELD_ID
+for i in 0 1 2 3 4; do bg_rpc "g1_$i" EXEC "$(success_body ${R1[$i]} $i)"; done
+read -r BAD_ID _ <<<"${R1[5]}"
+bg_rpc g1_bad EXEC "$(success_body "$BAD_ID" "$(uuid)" 5)"
+bg_rpc g1_forbidden EXEC '{"method": "awf.task/create", "params": {"definition": "e2e.group/forbidden"}}'
+check "round 1: 7 calls wait for the lane" wait_until 20 calls_waiting_is 7
+release_lane
+g1_all_done() { local i; for i in 0 1 2 3 4 bad forbidden; do bg_done "g1_$i" || return 1; done; bg_done hold1; }
+check "round 1: every call is answered once the lock is released" wait_until 20 g1_all_done
+bg_result hold1; ST=$BG_ST
+expect "round 1: the held call succeeded" 200 '.result.resource.status == "done"'
+for i in 0 1 2 3 4; do
+  bg_result "g1_$i"; ST=$BG_ST
+  expect "round 1: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $i"
+done
+bg_result g1_bad; ST=$BG_ST
+expect_error "round 1: the wrong execId gets its own 422" 422 awf.task/wrong-exec-id
+bg_result g1_forbidden; ST=$BG_ST
+expect "round 1: the executor's create gets its own 403" 403
+check "round 1: the group was rolled back and its calls ran alone (metrics)" groups_are 0 1 0
+check "round 1: 6 tasks done (5 and the held one), the refused one still in-progress" \
+  equal "statuses" "done 6 in-progress 1" \
+  "$(q "SELECT string_agg(status || ' ' || n, ' ' ORDER BY status) FROM (SELECT status, count(*) n FROM awf.task WHERE definition = '$DEF11' GROUP BY status) s")"
+check "round 1: no task of the refused create" equal "tasks" 0 "$(q "SELECT count(*) FROM awf.task WHERE definition = 'e2e.group/forbidden'")"
+
+# Round 2: four successes as the executor, two creates as a user: one group per role, committed.
+mapfile -t R2 < <(started_tasks 4)
+hold_lane hold2
+for i in 0 1 2 3; do bg_rpc "g2_$i" EXEC "$(success_body ${R2[$i]} $((10 + i)))"; done
+for i in 4 5; do bg_rpc "g2_$i" USR "{\"method\": \"awf.task/create\", \"params\": {\"definition\": \"e2e.group/created\", \"params\": {\"n\": $i}}}"; done
+check "round 2: 6 calls wait for the lane" wait_until 20 calls_waiting_is 6
+release_lane
+g2_all_done() { local i; for i in 0 1 2 3 4 5; do bg_done "g2_$i" || return 1; done; bg_done hold2; }
+check "round 2: every call is answered" wait_until 20 g2_all_done
+for i in 0 1 2 3; do
+  bg_result "g2_$i"; ST=$BG_ST
+  expect "round 2: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $((10 + i))"
+done
+for i in 4 5; do
+  bg_result "g2_$i"; ST=$BG_ST
+  expect "round 2: the user's create $i: ready, its own params" 200 '.result.resource.status == "ready"' ".result.resource.params.n == $i"
+done
+check "round 2: two groups committed (one per role), 6 calls in them (metrics)" groups_are 2 1 6
+check "round 2: the user's tasks exist" equal "tasks" 2 "$(q "SELECT count(*) FROM awf.task WHERE definition = 'e2e.group/created'")"
+exec 8>&-
+kill -TERM "$BRIDGE2_PID" 2>/dev/null
+check "the second bridge stops on SIGTERM" wait_until 20 process_gone "$BRIDGE2_PID"
+wait "$BRIDGE2_PID" 2>/dev/null
+BRIDGE2_PID=
+BASE=$BASE1
+REQS=$REQS1
+
 section "case 8: PostgreSQL restarted under the bridge"
 DEF8=e2e.restart/task
 rpc ADMIN "{\"method\": \"awf.task/create\", \"params\": {\"definition\": \"$DEF8\"}}"

@@ -53,7 +53,9 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.listen_port, 8080);
   EXPECT_EQ(c.db, "");
   EXPECT_EQ(c.pool_size, 8u);
-  EXPECT_EQ(c.io_threads, 8u);
+  EXPECT_EQ(c.io_threads, 2u);
+  EXPECT_EQ(c.lanes, 0u);  // the pool size
+  EXPECT_EQ(c.group_limit, 32u);
   EXPECT_EQ(c.body_limit, 1u << 20);
   EXPECT_EQ(c.yaml_body_limit, 256u << 10);
   EXPECT_EQ(c.header_timeout_ms, 10000);
@@ -101,8 +103,11 @@ TEST_F(ConfigTest, BadListenValuesNameTheFlag) {
 TEST_F(ConfigTest, NumericFlagsSetTheirFields) {
   const Config c = parse_config({"--pool-size", "2", "--threads", "256", "--body-limit", "1024", "--header-timeout",
                                  "100", "--idle-timeout", "3600000", "--max-connections", "1", "--long-poll-max",
-                                 "0", "--auth-cache", "0", "--yaml-body-limit", "1024"});
+                                 "0", "--auth-cache", "0", "--yaml-body-limit", "1024", "--lanes", "1",
+                                 "--group-limit", "1"});
   EXPECT_EQ(c.pool_size, 2u);
+  EXPECT_EQ(c.lanes, 1u);
+  EXPECT_EQ(c.group_limit, 1u);
   EXPECT_EQ(c.io_threads, 256u);
   EXPECT_EQ(c.body_limit, 1024u);
   EXPECT_EQ(c.yaml_body_limit, 1024u);
@@ -132,7 +137,8 @@ TEST_F(ConfigTest, NumbersOutOfRangeNameTheFlag) {
       {"--idle-timeout", "3600001"}, {"--max-connections", "0"},      {"--max-connections", "1000001"},
       {"--long-poll-max", "-1"},     {"--long-poll-max", "3600001"},  {"--auth-cache", "-1"},
       {"--auth-cache", "3600001"},   {"--threads", "99999999999999999999999"}, {"--yaml-body-limit", "1023"},
-      {"--yaml-body-limit", "1073741825"}};
+      {"--yaml-body-limit", "1073741825"}, {"--lanes", "0"}, {"--lanes", "1001"}, {"--group-limit", "0"},
+      {"--group-limit", "1001"}};
   for (const auto &[flag, value] : out_of_range) {
     const std::string message = error_of({flag, value});
     EXPECT_NE(message.find(flag), std::string::npos) << flag << " " << value << ": " << message;
@@ -142,7 +148,8 @@ TEST_F(ConfigTest, NumbersOutOfRangeNameTheFlag) {
 
 TEST_F(ConfigTest, NonNumbersNameTheFlag) {
   for (const char *flag : {"--pool-size", "--threads", "--body-limit", "--yaml-body-limit", "--header-timeout",
-                           "--idle-timeout", "--max-connections", "--long-poll-max", "--auth-cache"}) {
+                           "--idle-timeout", "--max-connections", "--long-poll-max", "--auth-cache", "--lanes",
+                           "--group-limit"}) {
     for (const char *value : {"", "abc", "12abc", "1.5", "1e3", "0x10", "ten"}) {
       const std::string message = error_of({flag, value});
       EXPECT_NE(message.find(flag), std::string::npos) << flag << " " << value << ": " << message;
@@ -227,7 +234,8 @@ TEST_F(ConfigTest, EnvironmentIsRestoredBetweenTests) {
 
 TEST(Usage, MentionsEveryFlagAndVariable) {
   const std::string text = usage();
-  for (const char *flag : {"--listen", "--db", "--pool-size", "--threads", "--body-limit", "--yaml-body-limit", "--header-timeout",
+  for (const char *flag : {"--listen", "--db", "--pool-size", "--threads", "--lanes", "--group-limit", "--body-limit",
+                           "--yaml-body-limit", "--header-timeout",
                            "--idle-timeout", "--max-connections", "--long-poll-max", "--auth-cache", "--no-auth",
                            "--anonymous-role", "--quiet", "--help", "AWF_BRIDGE_LISTEN", "AWF_DATABASE_URL",
                            "client add"})
@@ -239,7 +247,8 @@ TEST(Usage, ShowsTheDefaults) {
   const Config d;
   EXPECT_NE(text.find(d.listen_host + ":" + std::to_string(d.listen_port)), std::string::npos);
   for (const std::string &value :
-       {std::to_string(d.pool_size), std::to_string(d.io_threads), std::to_string(d.body_limit),
+       {std::to_string(d.pool_size), std::to_string(d.io_threads), std::to_string(d.group_limit),
+        std::to_string(d.body_limit),
         std::to_string(d.yaml_body_limit),
         std::to_string(d.header_timeout_ms), std::to_string(d.idle_timeout_ms), std::to_string(d.max_connections),
         std::to_string(d.long_poll_max_ms), std::to_string(d.auth_cache_ms), d.anonymous_role})
@@ -270,7 +279,7 @@ TEST_F(ConfigTest, UsageListsOnlyAcceptedFlagsAndDefaults) {
     EXPECT_NO_THROW(parse_config(args)) << testing::PrintToString(args);
     ++checked;
   }
-  EXPECT_EQ(checked, 14);
+  EXPECT_EQ(checked, 16);
 }
 
 }  // namespace
