@@ -116,10 +116,7 @@ void DbLanes::run_calls(std::vector<Work> &group) {
   std::vector<RpcOutcome> outcomes;
   pool_.run([&](pqxx::connection *connection, const std::string &error) {
     if (!connection) {
-      outcomes.assign(group.size(), RpcOutcome{503,
-                                               error_body("awf.db/unavailable", "the database is unreachable", error,
-                                                          "The bridge reconnects by itself; retry the request."),
-                                               {}});
+      outcomes.assign(group.size(), unreachable_outcome(error));
       return;
     }
     if (group.size() > 1) {

@@ -71,6 +71,12 @@ const nlohmann::json &RpcOutcome::document() {
   return body;
 }
 
+RpcOutcome unreachable_outcome(const std::string &error) {
+  return RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
+                                    "The bridge reconnects by itself; retry the request."),
+                    {}};
+}
+
 RpcOutcome outcome_for_exception(const std::exception &error) {
   RpcOutcome outcome;
   if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&error)) {

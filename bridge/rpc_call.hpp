@@ -48,6 +48,9 @@ std::vector<RpcOutcome> run_rpc_batch(pqxx::connection &connection, const std::s
 RpcOutcome run_query(pqxx::connection &connection, const std::string &role, const std::string &sql,
                      const std::vector<std::string> &params);
 
+// 503 for work that got no connection: `error` says why connecting failed.
+RpcOutcome unreachable_outcome(const std::string &error);
+
 // The outcome for an exception thrown by libpqxx (sql_error with its SQLSTATE, broken connection,
 // anything else), with the database's message, detail and hint.
 RpcOutcome outcome_for_exception(const std::exception &error);

@@ -382,10 +382,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  static RpcOutcome unavailable(const std::string &error) {
-    return RpcOutcome{503, error_body("awf.db/unavailable", "the database is unreachable", error,
-                                      "The bridge reconnects by itself; retry the request."), {}};
-  }
+  static RpcOutcome unavailable(const std::string &error) { return unreachable_outcome(error); }
 
   // Valid calls run in one transaction; an invalid item answers in its place.
   void handle_batch(RpcRequest request) {
