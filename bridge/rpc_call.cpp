@@ -19,6 +19,11 @@ const char kRpcGroupSql[] =
     " SELECT awf.rpc(c.call->>0, c.call->1)"
     " FROM r, pg_catalog.jsonb_array_elements($1::jsonb) WITH ORDINALITY AS c(call, n) ORDER BY c.n";
 
+// The connection is gone (class 08) or the server is shutting down or restarting (57P).
+bool connection_lost(const std::string &sqlstate) {
+  return sqlstate.compare(0, 2, "08") == 0 || sqlstate.compare(0, 3, "57P") == 0;
+}
+
 // libpq messages look like "ERROR:  text\nDETAIL:  more\nHINT:  advice\n".
 struct PgMessage {
   std::string message, detail, hint;
@@ -96,7 +101,7 @@ RpcOutcome outcome_for_exception(const std::exception &error) {
     const PgMessage m = split_message(sql->what());
     outcome.status = mapped.status;
     outcome.body = error_body(mapped.type, m.message, m.detail, m.hint, sqlstate);
-    if (sqlstate.substr(0, 2) == "08" || sqlstate.substr(0, 3) == "57P") DbPool::mark_broken();
+    if (connection_lost(sqlstate)) DbPool::mark_broken();
     return outcome;
   }
   if (dynamic_cast<const pqxx::broken_connection *>(&error) != nullptr) {
@@ -154,8 +159,7 @@ std::optional<std::vector<RpcOutcome>> run_rpc_group(pqxx::connection &connectio
     }
     return outcomes;
   } catch (const pqxx::sql_error &e) {
-    const std::string sqlstate = e.sqlstate();
-    if (sqlstate.substr(0, 2) == "08" || sqlstate.substr(0, 3) == "57P")
+    if (connection_lost(e.sqlstate()))
       return std::vector<RpcOutcome>(calls.size(), outcome_for_exception(e));
     return std::nullopt;  // one call failed and took the group with it: nothing was committed
   } catch (const std::exception &e) {
