@@ -14,6 +14,12 @@
 // wait. A group in which one call fails is rolled back whole and its calls run again one by one,
 // each in its own transaction, so a call's outcome never depends on the calls it was grouped
 // with.
+//
+// Lane 0 sends its groups through a GroupPipeline when it has one: the next group goes to the
+// database while the previous one runs (see group_pipeline.hpp), but only behind a group that has
+// run for less than kStall, so that calls do not pile up behind a lock wait; those are left for
+// lane 1. A group that fails there is rerun the same way: its calls are queued again at the front,
+// each to be sent alone.
 #pragma once
 
 #include <atomic>
@@ -30,6 +36,7 @@
 #include <vector>
 
 #include "db_pool.hpp"
+#include "group_pipeline.hpp"
 #include "rpc_call.hpp"
 
 namespace awf::bridge {
@@ -39,7 +46,8 @@ class DbLanes {
   using Done = std::function<void(RpcOutcome)>;
   static constexpr std::chrono::milliseconds kStall{10};
 
-  DbLanes(DbPool &pool, size_t lanes, size_t group_limit);
+  // With a pipeline, lane 0 sends its groups through it (its connection is not the pool's).
+  DbLanes(DbPool &pool, size_t lanes, size_t group_limit, std::unique_ptr<GroupPipeline> pipeline = nullptr);
   ~DbLanes();
 
   // A single /rpc call, run as `role` (possibly grouped); `done` gets its outcome on a lane's
@@ -57,6 +65,9 @@ class DbLanes {
   size_t groups() const { return groups_; }
   size_t grouped_calls() const { return grouped_calls_; }
   size_t groups_rerun() const { return groups_rerun_; }
+  // The pipeline's connection: whether it is open, and groups sent and not yet answered.
+  bool pipeline_open() const { return pipeline_open_; }
+  size_t pipelined() const { return pipelined_; }
 
  private:
   struct Work {
@@ -64,19 +75,40 @@ class DbLanes {
     RpcCall call;
     Done done;
     DbPool::Job job;  // set for other work
+    bool alone = false;  // a call of a failed group, run again: never grouped
+  };
+  struct Sent {  // a group in the pipeline
+    std::vector<Work> group;
+    GroupResult result;
   };
   using Clock = std::chrono::steady_clock;
 
   void lane(size_t k);
+  void pipelined_lane();  // lane 0 with a pipeline
+  // Marks lane k busy since `now`; returns the idle lane to wake to watch for a stall, or 0.
+  // With mutex_ held.
+  size_t mark_busy(size_t k, Clock::time_point now);
+  // Sends the waiting calls, group by group, while the pipeline may take more. With mutex_ held
+  // (released while sending).
+  void send_waiting(std::unique_lock<std::mutex> &lock, std::deque<Sent> &sent);
+  // Hands a group's outcomes from the pipeline to its calls (a failed group of several calls is
+  // queued again instead, by pipelined_lane).
+  void finish_pipelined(Sent &done);
   // When lane k may take work: once lanes 0..k-1 have each been busy for kStall; nullopt while
   // one of them is idle. With mutex_ held, as take().
   std::optional<Clock::time_point> eligible_at(size_t k) const;
   std::vector<Work> take();  // the next job alone, or the waiting calls of the first one's role
   void run_calls(std::vector<Work> &group);
+  void answer(std::vector<Work> &group, std::vector<RpcOutcome> &outcomes);
   void enqueue(Work work);
 
   DbPool &pool_;
   const size_t group_limit_;
+  std::unique_ptr<GroupPipeline> pipeline_;  // lane 0's alone
+  std::atomic<bool> pipeline_open_{false};
+  std::atomic<size_t> pipelined_{0};
+  int wake_fd_ = -1;          // wakes lane 0 from waiting on the pipeline when calls arrive
+  bool listening_ = false;    // lane 0 waits on the pipeline and on wake_fd_ (mutex_)
   std::mutex mutex_;
   std::deque<Work> waiting_;
   std::vector<std::optional<Clock::time_point>> busy_since_;  // per lane, while it runs work

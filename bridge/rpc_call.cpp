@@ -13,11 +13,14 @@ const char kRpcSql[] =
     "WITH r AS MATERIALIZED (SELECT pg_catalog.set_config('role', $3, true))"
     " SELECT awf.rpc($1, $2::jsonb) FROM r";
 const char kRpcInTransactionSql[] = "SELECT awf.rpc($1, $2::jsonb)";
-// A group: the calls as one JSON array of [method, params], run in that order in one statement.
+}  // namespace
+
 const char kRpcGroupSql[] =
     "WITH r AS MATERIALIZED (SELECT pg_catalog.set_config('role', $2, true))"
     " SELECT awf.rpc(c.call->>0, c.call->1)"
     " FROM r, pg_catalog.jsonb_array_elements($1::jsonb) WITH ORDINALITY AS c(call, n) ORDER BY c.n";
+
+namespace {
 
 // The connection is gone (class 08) or the server is shutting down or restarting (57P).
 bool connection_lost(const std::string &sqlstate) {
@@ -82,6 +85,27 @@ RpcOutcome unreachable_outcome(const std::string &error) {
                     {}};
 }
 
+RpcOutcome sql_error_outcome(const std::string &sqlstate, const std::string &message, const std::string &detail,
+                             const std::string &hint) {
+  const HttpError mapped = http_error_for_sqlstate(sqlstate);
+  return RpcOutcome{mapped.status, error_body(mapped.type, message, detail, hint, sqlstate), {}};
+}
+
+RpcOutcome lost_connection_outcome(const std::string &error) {
+  return RpcOutcome{503, error_body("awf.db/unavailable", "the database connection was lost", error,
+                                    "The bridge reconnects by itself; retry the request."), {}};
+}
+
+std::string group_json(const std::vector<const RpcCall *> &calls) {
+  std::string list = "[";
+  for (const RpcCall *call : calls) {
+    if (list.size() > 1) list += ',';
+    list += nlohmann::json::array({call->method, call->params}).dump();
+  }
+  list += ']';
+  return list;
+}
+
 RpcOutcome outcome_for_exception(const std::exception &error) {
   RpcOutcome outcome;
   if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&error)) {
@@ -97,20 +121,13 @@ RpcOutcome outcome_for_exception(const std::exception &error) {
       else if (dynamic_cast<const pqxx::undefined_table *>(&error)) sqlstate = "42P01";
       else if (dynamic_cast<const pqxx::plpgsql_error *>(&error)) sqlstate = "P0000";
     }
-    const HttpError mapped = http_error_for_sqlstate(sqlstate);
     const PgMessage m = split_message(sql->what());
-    outcome.status = mapped.status;
-    outcome.body = error_body(mapped.type, m.message, m.detail, m.hint, sqlstate);
     if (connection_lost(sqlstate)) DbPool::mark_broken();
-    return outcome;
+    return sql_error_outcome(sqlstate, m.message, m.detail, m.hint);
   }
   if (dynamic_cast<const pqxx::broken_connection *>(&error) != nullptr) {
     DbPool::mark_broken();
-    outcome.status = 503;
-    outcome.body = error_body("awf.db/unavailable", "the database connection was lost",
-                              split_message(error.what()).message,
-                              "The bridge reconnects by itself; retry the request.");
-    return outcome;
+    return lost_connection_outcome(split_message(error.what()).message);
   }
   if (dynamic_cast<const pqxx::in_doubt_error *>(&error) != nullptr) {
     DbPool::mark_broken();
@@ -137,12 +154,7 @@ RpcOutcome run_rpc(pqxx::connection &connection, const std::string &role, const 
 
 std::optional<std::vector<RpcOutcome>> run_rpc_group(pqxx::connection &connection, const std::string &role,
                                                      const std::vector<const RpcCall *> &calls) {
-  std::string list = "[";
-  for (const RpcCall *call : calls) {
-    if (list.size() > 1) list += ',';
-    list += nlohmann::json::array({call->method, call->params}).dump();
-  }
-  list += ']';
+  const std::string list = group_json(calls);
   try {
     connection.prepare("awf_rpc_group", kRpcGroupSql);
     pqxx::nontransaction tx(connection);

@@ -24,6 +24,10 @@ struct RpcOutcome {
   const nlohmann::json &document();
 };
 
+// A group: the calls as one JSON array of [method, params] ($1), run in that order in one
+// statement as the role $2; one row per call, its awf.rpc result.
+extern const char kRpcGroupSql[];
+
 // A successful call's result stays text until someone needs the document: a JSON response wraps
 // the text as it is, so the bridge neither parses nor re-serializes the task.
 
@@ -50,6 +54,15 @@ RpcOutcome run_query(pqxx::connection &connection, const std::string &role, cons
 
 // 503 for work that got no connection: `error` says why connecting failed.
 RpcOutcome unreachable_outcome(const std::string &error);
+
+// The outcome of an SQL error: its SQLSTATE's status (http_errors), the database's message,
+// detail and hint.
+RpcOutcome sql_error_outcome(const std::string &sqlstate, const std::string &message, const std::string &detail,
+                             const std::string &hint);
+// 503 for a call whose connection broke while it ran: its outcome is unknown.
+RpcOutcome lost_connection_outcome(const std::string &error);
+// A group's calls as kRpcGroupSql's $1.
+std::string group_json(const std::vector<const RpcCall *> &calls);
 
 // The outcome for an exception thrown by libpqxx (sql_error with its SQLSTATE, broken connection,
 // anything else), with the database's message, detail and hint.

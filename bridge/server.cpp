@@ -773,9 +773,11 @@ class Session : public std::enable_shared_from_this<Session> {
              << s.hub().waiting() << "\n"
              << "# HELP awf_bridge_pool_connections Database connections open, busy, and the pool size.\n"
              << "# TYPE awf_bridge_pool_connections gauge\n"
-             << "awf_bridge_pool_connections{state=\"open\"} " << s.pool().open_connections() << "\n"
-             << "awf_bridge_pool_connections{state=\"busy\"} " << s.pool().busy() << "\n"
-             << "awf_bridge_pool_connections{state=\"size\"} " << s.pool().size() << "\n"
+             << "awf_bridge_pool_connections{state=\"open\"} "
+             << s.pool().open_connections() + (s.lanes().pipeline_open() ? 1 : 0) << "\n"
+             << "awf_bridge_pool_connections{state=\"busy\"} "
+             << s.pool().busy() + (s.lanes().pipelined() > 0 ? 1 : 0) << "\n"
+             << "awf_bridge_pool_connections{state=\"size\"} " << s.pool().size() + 1 << "\n"
              << "# HELP awf_bridge_pool_queued Database jobs waiting for a connection.\n"
              << "# TYPE awf_bridge_pool_queued gauge\nawf_bridge_pool_queued " << s.pool().queued() << "\n"
              << "# HELP awf_bridge_rpc_calls_waiting Single /rpc calls waiting to run in a group.\n"
@@ -825,9 +827,10 @@ Server::Server(Config config)
       acceptor_(io_),
       signals_(io_, SIGTERM, SIGINT),
       accept_timer_(io_),
-      pool_(config_.db, config_.pool_size),
+      // Lane 0's pipeline has one of the --pool-size connections (the option's minimum is 2).
+      pool_(config_.db, config_.pool_size - 1),
       lanes_(pool_, config_.lanes == 0 ? config_.pool_size : std::min(config_.lanes, config_.pool_size),
-             config_.group_limit),
+             config_.group_limit, std::make_unique<GroupPipeline>(config_.db)),
       hub_(pool_, io_),
       credentials_(std::chrono::milliseconds(config_.auth_cache_ms)),
       api_keys_(std::chrono::milliseconds(config_.auth_cache_ms)) {}

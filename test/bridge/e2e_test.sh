@@ -849,7 +849,8 @@ check "no long-poll is left waiting" wait_until 10 long_polls_waiting_is 0
 section "case 11: single calls grouped while the database is busy (a second bridge, --lanes 1)"
 # With one lane, calls that arrive while it waits on a row lock queue up; once the lock is released
 # the lane runs them as groups, one per role. A group with a failing call is rolled back and its
-# calls run one by one: each call gets its own outcome, as if it had run alone.
+# calls run one by one: each call gets its own outcome, as if it had run alone. The lane sends the
+# next group while one runs (pipeline mode): a failing group must not take the next one with it.
 DEF11=e2e.group/task
 # started_tasks N: N tasks of DEF11 created, polled and started in SQL; prints "ID EXEC_ID" lines.
 started_tasks() {
@@ -951,6 +952,31 @@ for i in 4 5; do
 done
 check "round 2: two groups committed (one per role), 6 calls in them (metrics)" groups_are 2 1 6
 check "round 2: the user's tasks exist" equal "tasks" 2 "$(q "SELECT count(*) FROM awf.task WHERE definition = 'e2e.group/created'")"
+
+# Round 3: a failing executor group and a user group, sent one right behind the other in lane 1's
+# pipeline. The first rolls back alone (its calls run again one by one); the second commits.
+mapfile -t R3 < <(started_tasks 3)
+hold_lane hold3
+for i in 0 1; do bg_rpc "g3_$i" EXEC "$(success_body ${R3[$i]} $((20 + i)))"; done
+read -r BAD3_ID _ <<<"${R3[2]}"
+bg_rpc g3_bad EXEC "$(success_body "$BAD3_ID" "$(uuid)" 22)"
+for i in 3 4; do bg_rpc "g3_$i" USR "{\"method\": \"awf.task/create\", \"params\": {\"definition\": \"e2e.group/created\", \"params\": {\"n\": $i}}}"; done
+check "round 3: 5 calls wait for the lane" wait_until 20 calls_waiting_is 5
+release_lane
+g3_all_done() { local i; for i in 0 1 bad 3 4; do bg_done "g3_$i" || return 1; done; bg_done hold3; }
+check "round 3: every call is answered" wait_until 20 g3_all_done
+for i in 0 1; do
+  bg_result "g3_$i"; ST=$BG_ST
+  expect "round 3: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $((20 + i))"
+done
+bg_result g3_bad; ST=$BG_ST
+expect_error "round 3: the wrong execId gets its own 422" 422 awf.task/wrong-exec-id
+for i in 3 4; do
+  bg_result "g3_$i"; ST=$BG_ST
+  expect "round 3: the user's create $i: ready, its own params" 200 '.result.resource.status == "ready"' ".result.resource.params.n == $i"
+done
+check "round 3: the user's group committed, the executor's rerun (metrics)" groups_are 3 2 8
+check "round 3: each create made one task" equal "tasks" 4 "$(q "SELECT count(*) FROM awf.task WHERE definition = 'e2e.group/created'")"
 exec 8>&-
 kill -TERM "$BRIDGE2_PID" 2>/dev/null
 check "the second bridge stops on SIGTERM" wait_until 20 process_gone "$BRIDGE2_PID"
