@@ -823,7 +823,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 Server::Server(Config config)
     : config_(std::move(config)),
-      io_(static_cast<int>(config_.io_threads)),
+      io_(1),
       acceptor_(io_),
       signals_(io_, SIGTERM, SIGINT),
       accept_timer_(io_),
@@ -833,7 +833,12 @@ Server::Server(Config config)
              config_.group_limit, std::make_unique<GroupPipeline>(config_.db)),
       hub_(pool_, io_),
       credentials_(std::chrono::milliseconds(config_.auth_cache_ms)),
-      api_keys_(std::chrono::milliseconds(config_.auth_cache_ms)) {}
+      api_keys_(std::chrono::milliseconds(config_.auth_cache_ms)) {
+  for (size_t i = 1; i < config_.io_threads; ++i) {
+    more_io_.push_back(std::make_unique<net::io_context>(1));
+    keep_running_.push_back(net::make_work_guard(*more_io_.back()));
+  }
+}
 
 void Server::session_started(const std::shared_ptr<Session> &session) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
@@ -897,7 +902,9 @@ void Server::verify(CredentialKind kind, const Credential &credential, Verified 
 }
 
 void Server::accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  const size_t turn = next_io_++ % (more_io_.size() + 1);
+  net::io_context &home = turn == 0 ? io_ : *more_io_[turn - 1];
+  acceptor_.async_accept(home.get_executor(), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || shutting_down_) return;
       // Out of file descriptors (or another resource): retry after a pause instead of spinning.
@@ -945,6 +952,8 @@ void Server::begin_shutdown() {
   auto check = std::make_shared<std::function<void()>>();
   *check = [this, timer, deadline, check] {
     if (connections_.load() == 0 || Clock::now() >= deadline) {
+      keep_running_.clear();
+      for (auto &io : more_io_) io->stop();
       io_.stop();
       return;
     }
@@ -982,10 +991,10 @@ int Server::run() {
              {"group_limit", config_.group_limit},
              {"auth", config_.require_auth ? "clients" : "none"}});
   // An exception escaping a handler is a bug; it must cost that one request, not the process.
-  auto serve = [this] {
+  auto serve = [](net::io_context &io) {
     for (;;) {
       try {
-        io_.run();
+        io.run();
         return;
       } catch (const std::exception &e) {
         log_event("error", "bridge bug: a request handler threw; serving on", {{"error", e.what()}});
@@ -995,8 +1004,8 @@ int Server::run() {
     }
   };
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < config_.io_threads; ++i) threads.emplace_back(serve);
-  serve();
+  for (auto &io : more_io_) threads.emplace_back(serve, std::ref(*io));
+  serve(io_);
   for (auto &t : threads) t.join();
   lanes_.stop();
   pool_.stop();
