@@ -65,7 +65,9 @@ class DbLanes {
   size_t groups() const { return groups_; }
   size_t grouped_calls() const { return grouped_calls_; }
   size_t groups_rerun() const { return groups_rerun_; }
-  // The pipeline's connection: whether it is open, and groups sent and not yet answered.
+  // The pipeline's connection: whether there is one, whether it is open, and groups sent and not
+  // yet answered.
+  bool has_pipeline() const { return pipeline_ != nullptr; }
   bool pipeline_open() const { return pipeline_open_; }
   size_t pipelined() const { return pipelined_; }
 

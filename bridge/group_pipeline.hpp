@@ -7,7 +7,8 @@
 // Sync after each), so a failing group rolls back only itself and the next one runs as usual.
 //
 // libpqxx 6 has no pipeline mode, so this speaks libpq directly; it uses one connection, opened
-// in place of one of the pool's (the bridge never holds more than --pool-size connections).
+// in place of one of the pool's (the bridge never holds more than --pool-size connections; the
+// server gives lane 0 a pipeline when the pool keeps at least two).
 #pragma once
 
 #include <cstddef>

@@ -777,7 +777,8 @@ class Session : public std::enable_shared_from_this<Session> {
              << s.pool().open_connections() + (s.lanes().pipeline_open() ? 1 : 0) << "\n"
              << "awf_bridge_pool_connections{state=\"busy\"} "
              << s.pool().busy() + (s.lanes().pipelined() > 0 ? 1 : 0) << "\n"
-             << "awf_bridge_pool_connections{state=\"size\"} " << s.pool().size() + 1 << "\n"
+             << "awf_bridge_pool_connections{state=\"size\"} " << s.pool().size() + (s.lanes().has_pipeline() ? 1 : 0)
+             << "\n"
              << "# HELP awf_bridge_pool_queued Database jobs waiting for a connection.\n"
              << "# TYPE awf_bridge_pool_queued gauge\nawf_bridge_pool_queued " << s.pool().queued() << "\n"
              << "# HELP awf_bridge_rpc_calls_waiting Single /rpc calls waiting to run in a group.\n"
@@ -821,16 +822,21 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<net::steady_timer> timer_;
 };
 
+namespace {
+// Lane 0's pipeline takes one of the --pool-size connections for itself when the pool keeps two:
+// one for the long-poll hub's wait (up to 1 s at a time), one for the other work.
+bool has_pipeline(const Config &config) { return config.pool_size >= 3; }
+}  // namespace
+
 Server::Server(Config config)
     : config_(std::move(config)),
       io_(1),
       acceptor_(io_),
       signals_(io_, SIGTERM, SIGINT),
       accept_timer_(io_),
-      // Lane 0's pipeline has one of the --pool-size connections (the option's minimum is 2).
-      pool_(config_.db, config_.pool_size - 1),
+      pool_(config_.db, config_.pool_size - (has_pipeline(config_) ? 1 : 0)),
       lanes_(pool_, config_.lanes == 0 ? config_.pool_size : std::min(config_.lanes, config_.pool_size),
-             config_.group_limit, std::make_unique<GroupPipeline>(config_.db)),
+             config_.group_limit, has_pipeline(config_) ? std::make_unique<GroupPipeline>(config_.db) : nullptr),
       hub_(pool_, io_),
       credentials_(std::chrono::milliseconds(config_.auth_cache_ms)),
       api_keys_(std::chrono::milliseconds(config_.auth_cache_ms)) {
