@@ -210,11 +210,18 @@ void DbLanes::send_waiting(std::unique_lock<std::mutex> &lock, std::deque<Sent> 
     std::vector<const RpcCall *> calls;
     calls.reserve(group.size());
     for (const Work &w : group) calls.push_back(&w.call);
-    std::string error;
-    const bool handed = pipeline_->send(group.front().role, group_json(calls), error);
+    std::string error, list;
+    try {
+      list = group_json(calls);
+    } catch (const std::exception &e) {  // cannot happen: the codecs check UTF-8 (a bug if it does)
+      error = e.what();
+    }
+    const bool handed = list.empty() ? false : pipeline_->send(group.front().role, list, error);
     pipeline_open_ = pipeline_->connected();
     if (!handed) {  // nothing of it reached the database
-      std::vector<RpcOutcome> outcomes(group.size(), unreachable_outcome(error));
+      std::vector<RpcOutcome> outcomes(
+          group.size(), list.empty() ? RpcOutcome{500, error_body("awf.bridge/internal-error", "the call failed in the bridge", error), {}}
+                                     : unreachable_outcome(error));
       answer(group, outcomes);
       group.clear();
     }
@@ -254,6 +261,9 @@ void DbLanes::finish_pipelined(Sent &done) {
       break;
     case GroupResult::Kind::Lost:
       outcomes.assign(done.group.size(), lost_connection_outcome(result.message));
+      break;
+    case GroupResult::Kind::InDoubt:
+      outcomes.assign(done.group.size(), in_doubt_outcome());
       break;
   }
   answer(done.group, outcomes);

@@ -19,9 +19,48 @@ bool closed_while_idle(pqxx::connection &connection) {
 }
 }  // namespace
 
-DbPool::DbPool(std::string conninfo, size_t size) : conninfo_(std::move(conninfo)), slots_(size) {
+DbQueue::DbQueue(DbPool &pool) : pool_(pool), thread_([this] { serve(); }) {}
+
+DbQueue::~DbQueue() { stop(); }
+
+void DbQueue::submit(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  queued_.notify_one();
+}
+
+size_t DbQueue::queued() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return jobs_.size();
+}
+
+void DbQueue::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DbQueue::serve() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      queued_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and every queued job has run
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    pool_.run(job);
+  }
+}
+
+DbPool::DbPool(std::string conninfo, size_t size) : conninfo_(std::move(conninfo)), slots_(size), background_(*this) {
   for (auto &slot : slots_) free_.push_back(&slot);
-  background_ = std::thread([this] { background(); });
 }
 
 DbPool::~DbPool() { stop(); }
@@ -79,45 +118,19 @@ void DbPool::run(const Job &job) {
   release(slot);
 }
 
-void DbPool::submit(Job job) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(std::move(job));
-  }
-  queued_.notify_one();
-}
-
 void DbPool::mark_broken() { connection_broken = true; }
 
 size_t DbPool::queued() {
+  const size_t jobs = background_.queued();
   std::lock_guard<std::mutex> lock(mutex_);
-  return jobs_.size() + waiting_;
+  return jobs + waiting_;
 }
 
 void DbPool::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  queued_.notify_all();
-  if (background_.joinable()) background_.join();
+  background_.stop();
   for (auto &slot : slots_) {
     if (slot.connection) open_--;
     slot.connection.reset();
-  }
-}
-
-void DbPool::background() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      queued_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // stopping, and every queued job has run
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    run(job);
   }
 }
 

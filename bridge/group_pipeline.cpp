@@ -49,6 +49,8 @@ bool GroupPipeline::connect(std::string &error) {
     PQfinish(conn);
     return false;
   }
+  // Notices are dropped, as libpqxx drops them on the pool's connections (none are expected).
+  PQsetNoticeProcessor(conn, [](void *, const char *) {}, nullptr);
   PGresult *prepared = PQprepare(conn, kStatementName, kRpcGroupSql, 0, nullptr);
   const bool ok = PQresultStatus(prepared) == PGRES_COMMAND_OK;
   if (!ok) error = trimmed(PQresultErrorMessage(prepared));
@@ -79,9 +81,10 @@ void GroupPipeline::drop() {
 bool GroupPipeline::send(const std::string &role, const std::string &calls, std::string &error) {
   if (conn_ && in_flight_ == 0) {
     // An idle connection has nothing to read. If its socket is readable, the server closed it
-    // (or said goodbye, as on a restart): reconnect rather than lose the group on it.
+    // (or said goodbye, as on a restart; libpq may not know yet): reconnect rather than lose the
+    // group on it.
     pollfd p{PQsocket(conn_), POLLIN, 0};
-    if (::poll(&p, 1, 0) != 0 && (!PQconsumeInput(conn_) || PQstatus(conn_) == CONNECTION_BAD)) {
+    if (PQstatus(conn_) == CONNECTION_BAD || p.fd < 0 || ::poll(&p, 1, 0) != 0) {
       PQfinish(conn_);
       conn_ = nullptr;
     }
@@ -108,7 +111,9 @@ bool GroupPipeline::send(const std::string &role, const std::string &calls, std:
 }
 
 std::optional<GroupResult> GroupPipeline::receive(int wake_fd) {
-  if (lost_ == 0 && in_flight_ > 0 && wake_fd >= 0) {
+  // Not over TLS: OpenSSL may hold bytes that the socket no longer shows, and the poll would wait
+  // for them forever; PQgetResult (in receive()) knows.
+  if (lost_ == 0 && in_flight_ > 0 && wake_fd >= 0 && !PQsslInUse(conn_)) {
     // Wait for the group's first result, or for the wake-up.
     while (PQisBusy(conn_)) {
       pollfd p[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
@@ -136,24 +141,29 @@ GroupResult GroupPipeline::receive() {
     return out;
   }
   // One group's results: its statement's (rows or an error), a null that ends them, then the
-  // Sync's. An error in place of the Sync's result is a failed commit.
-  bool failed = false;
+  // Sync's. An error in place of the Sync's result is a failed commit. PQgetResult waits inside
+  // libpq for what has not arrived (on a non-blocking connection too).
+  bool failed = false, rows = false;
+  int nulls = 0;
   for (;;) {
-    while (PQisBusy(conn_)) {
-      if (!wait_socket(conn_, POLLIN) || !PQconsumeInput(conn_)) {
-        ++in_flight_;  // this group is among the lost
-        drop();
-        return receive();
-      }
-    }
     PGresult *result = PQgetResult(conn_);
+    const ExecStatusType status = result ? PQresultStatus(result) : PGRES_EMPTY_QUERY;
+    bool expected = status == PGRES_PIPELINE_SYNC || status == PGRES_TUPLES_OK ||
+                    status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED;
+    if (!result) expected = ++nulls == 1;  // two in a row: libpq has nothing more for us (a bug)
+    if (result) nulls = 0;
+    if (PQstatus(conn_) == CONNECTION_BAD || !expected) {
+      PQclear(result);
+      // Its rows had arrived and only the commit was missing: it may have been committed.
+      return broken(rows && !failed);
+    }
     if (!result) continue;  // the end of the statement's results
-    const ExecStatusType status = PQresultStatus(result);
     if (status == PGRES_PIPELINE_SYNC) {
       PQclear(result);
       break;
     }
     if (status == PGRES_TUPLES_OK && !failed) {
+      rows = true;
       out.rows.reserve(PQntuples(result));
       for (int row = 0; row < PQntuples(result); ++row) {
         if (PQgetisnull(result, row, 0))
@@ -161,24 +171,25 @@ GroupResult GroupPipeline::receive() {
         else
           out.rows.emplace_back(std::string(PQgetvalue(result, row, 0), PQgetlength(result, row, 0)));
       }
-    } else if (status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED) {
-      if (!failed) {
-        failed = true;
-        out.sqlstate = field(result, PG_DIAG_SQLSTATE);
-        out.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
-        out.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
-        out.hint = field(result, PG_DIAG_MESSAGE_HINT);
-      }
+    } else if (!failed && (status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED)) {
+      failed = true;
+      out.sqlstate = field(result, PG_DIAG_SQLSTATE);
+      out.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
+      out.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
+      out.hint = field(result, PG_DIAG_MESSAGE_HINT);
     }
     PQclear(result);
-    if (PQstatus(conn_) == CONNECTION_BAD) {
-      ++in_flight_;
-      drop();
-      return receive();
-    }
   }
   out.kind = failed ? GroupResult::Kind::Failed : GroupResult::Kind::Rows;
   if (failed) out.rows.clear();
+  return out;
+}
+
+GroupResult GroupPipeline::broken(bool in_doubt) {
+  drop();  // this group is off in_flight_ already; the ones behind it come back Lost
+  GroupResult out;
+  out.kind = in_doubt ? GroupResult::Kind::InDoubt : GroupResult::Kind::Lost;
+  out.message = lost_message_;
   return out;
 }
 

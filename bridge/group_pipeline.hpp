@@ -24,7 +24,8 @@ struct GroupResult {
   enum class Kind {
     Rows,     // committed: one text per call, in call order (nullopt for an SQL NULL)
     Failed,   // an SQL error rolled the group back: nothing of it was committed
-    Lost,     // the connection broke; the group may or may not have been committed
+    Lost,     // the connection broke before the group's rows arrived
+    InDoubt,  // the connection broke after its rows, before its commit was confirmed
   };
   Kind kind = Kind::Lost;
   std::vector<std::optional<std::string>> rows;
@@ -55,6 +56,7 @@ class GroupPipeline {
  private:
   bool connect(std::string &error);
   void drop();  // closes a broken connection; the groups in flight are lost
+  GroupResult broken(bool in_doubt);  // the group being received, on a connection that broke
 
   std::string conninfo_;
   pg_conn *conn_ = nullptr;

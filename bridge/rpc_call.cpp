@@ -91,6 +91,11 @@ RpcOutcome sql_error_outcome(const std::string &sqlstate, const std::string &mes
   return RpcOutcome{mapped.status, error_body(mapped.type, message, detail, hint, sqlstate), {}};
 }
 
+RpcOutcome in_doubt_outcome() {
+  return RpcOutcome{503, error_body("awf.db/in-doubt", "the connection was lost while committing; the outcome is unknown",
+                                    "", "Check the task's status before retrying."), {}};
+}
+
 RpcOutcome lost_connection_outcome(const std::string &error) {
   return RpcOutcome{503, error_body("awf.db/unavailable", "the database connection was lost", error,
                                     "The bridge reconnects by itself; retry the request."), {}};
@@ -131,11 +136,7 @@ RpcOutcome outcome_for_exception(const std::exception &error) {
   }
   if (dynamic_cast<const pqxx::in_doubt_error *>(&error) != nullptr) {
     DbPool::mark_broken();
-    outcome.status = 503;
-    outcome.body = error_body("awf.db/in-doubt",
-                              "the connection was lost while committing; the outcome is unknown",
-                              "", "Check the task's status before retrying.");
-    return outcome;
+    return in_doubt_outcome();
   }
   outcome.status = 500;
   outcome.body = error_body("awf.bridge/internal-error", error.what());

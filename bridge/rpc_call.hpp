@@ -61,6 +61,8 @@ RpcOutcome sql_error_outcome(const std::string &sqlstate, const std::string &mes
                              const std::string &hint);
 // 503 for a call whose connection broke while it ran: its outcome is unknown.
 RpcOutcome lost_connection_outcome(const std::string &error);
+// 503 for a call whose connection broke while it was being committed.
+RpcOutcome in_doubt_outcome();
 // A group's calls as kRpcGroupSql's $1.
 std::string group_json(const std::vector<const RpcCall *> &calls);
 

@@ -721,11 +721,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // --- GET /health, GET /metrics -------------------------------------------------------------
-  // Both take a pool connection on this HTTP thread instead of queueing on the lanes: they must
-  // answer while every lane is busy (a call waiting on a lock), since that is when they are read.
+  // Both run on the server's monitor queue instead of the lanes: they must answer while every lane
+  // is busy (a call waiting on a lock), since that is when they are read; and not on this HTTP
+  // thread, whose other sessions would wait for a free connection and the query.
 
   void handle_health() {
-    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
+    server_.monitor().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       std::string problem = error;
       if (connection != nullptr) {
         try {
@@ -745,7 +746,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void handle_metrics() {
-    server_.pool().run([self = shared_from_this()](pqxx::connection *connection, const std::string &) {
+    server_.monitor().submit([self = shared_from_this()](pqxx::connection *connection, const std::string &) {
       std::ostringstream out;
       bool up = false;
       if (connection != nullptr) {
@@ -1014,6 +1015,7 @@ int Server::run() {
   serve(io_);
   for (auto &t : threads) t.join();
   lanes_.stop();
+  monitor_.stop();
   pool_.stop();
   log_event("info", "awf-bridge stopped");
   return 0;

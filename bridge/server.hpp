@@ -43,6 +43,7 @@ class Server {
   const Config &config() const { return config_; }
   DbPool &pool() { return pool_; }
   DbLanes &lanes() { return lanes_; }
+  DbQueue &monitor() { return monitor_; }  // /health and /metrics
   LongPollHub &hub() { return hub_; }
   CredentialCache &credentials() { return credentials_; }
   CredentialCache &api_keys() { return api_keys_; }
@@ -65,6 +66,10 @@ class Server {
   void begin_shutdown();
 
   Config config_;
+  // Before the io_contexts: a session's destructor (a handler left in a stopped context) uses them.
+  std::atomic<size_t> connections_{0};
+  std::mutex sessions_mutex_;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
   // HTTP threads: each runs one io_context of its own, and a session lives on one of them
   // (accept() deals them out in turn). Nothing then wakes one HTTP thread for another's handler:
   // two threads sharing one context cost 10-15% of the lifecycle rate on 2 cores, in futex and
@@ -79,14 +84,12 @@ class Server {
   std::chrono::steady_clock::time_point last_accept_warning_{};
   DbPool pool_;
   DbLanes lanes_;
+  DbQueue monitor_{pool_};
   LongPollHub hub_;
   CredentialCache credentials_;
   CredentialCache api_keys_;
   Metrics metrics_;
   std::atomic<bool> shutting_down_{false};
-  std::atomic<size_t> connections_{0};
-  std::mutex sessions_mutex_;
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
   std::mutex verify_mutex_;
   std::unordered_map<std::string, std::vector<Verified>> verifying_;
 };

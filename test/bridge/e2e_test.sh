@@ -1113,6 +1113,18 @@ note "after the restart, 3 long-polls for 3 tasks returned after (ms from the in
 check "... all within 5000 ms of the insert" eval '[ "$THREE_SLOWEST" -lt 5000 ] || { diag "slowest: $THREE_SLOWEST ms"; false; }'
 TODO=
 
+# The bridge's idle connections ended by the server (as pg_terminate_backend or a pooler does):
+# the next calls find out before they are sent and reconnect, instead of failing with 503.
+status8
+KILLED=$(q "WITH s AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE usename = 'awf_bridge' AND state = 'idle')
+            SELECT string_agg(pid::text, ',') FROM s WHERE pg_terminate_backend(pid)")
+check "idle connections of the bridge terminated by the server" test -n "$KILLED"
+check "... and gone" wait_until 10 eval "[ \"\$(q \"SELECT count(*) FROM pg_stat_activity WHERE pid IN ($KILLED)\")\" = 0 ]"
+status8
+expect "the next call after the server ended the bridge's idle connections: 200" 200 '.result.resource.status == "ready"'
+status8
+expect "... and the one after it: 200" 200 '.result.resource.status == "ready"'
+
 # ==============================================================================================
 section "case 10: /health, /metrics (the request log is checked after the bridge stopped)"
 call GET /health
