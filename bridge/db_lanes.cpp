@@ -105,17 +105,7 @@ void DbLanes::lane(size_t k) {
     const auto at = eligible_at(k);
     const auto now = Clock::now();
     if (!waiting_.empty() && at && *at <= now) {
-      std::vector<Work> taken = take();
-      const size_t wake_next = mark_busy(k, now);
-      lock.unlock();
-      if (wake_next) wake_[wake_next].notify_one();
-      if (taken.front().job)
-        pool_.run(taken.front().job);
-      else
-        run_calls(taken);
-      taken.clear();  // the callbacks' captures go here, outside the lock
-      lock.lock();
-      busy_since_[k].reset();
+      run_next(lock, k);
       continue;
     }
     if (stopping_ && waiting_.empty()) return;
@@ -130,6 +120,20 @@ void DbLanes::lane(size_t k) {
       wake_[k].wait_until(lock, std::max(at.value_or(now), now + kStall / 2));
     }
   }
+}
+
+void DbLanes::run_next(std::unique_lock<std::mutex> &lock, size_t k) {
+  std::vector<Work> taken = take();
+  const size_t wake_next = mark_busy(k, Clock::now());
+  lock.unlock();
+  if (wake_next) wake_[wake_next].notify_one();
+  if (taken.front().job)
+    pool_.run(taken.front().job);
+  else
+    run_calls(taken);
+  taken.clear();  // the callbacks' captures go here, outside the lock
+  lock.lock();
+  busy_since_[k].reset();
 }
 
 size_t DbLanes::mark_busy(size_t k, Clock::time_point now) {
@@ -184,14 +188,7 @@ void DbLanes::pipelined_lane() {
       continue;
     }
     if (!waiting_.empty()) {  // a job: send_waiting sent every call before it
-      std::vector<Work> taken = take();
-      const size_t wake_next = mark_busy(0, Clock::now());
-      lock.unlock();
-      if (wake_next) wake_[wake_next].notify_one();
-      pool_.run(taken.front().job);
-      taken.clear();
-      lock.lock();
-      busy_since_[0].reset();
+      run_next(lock, 0);
       continue;
     }
     if (stopping_) return;
@@ -241,16 +238,8 @@ void DbLanes::finish_pipelined(Sent &done) {
   outcomes.reserve(done.group.size());
   switch (result.kind) {
     case GroupResult::Kind::Rows:
-      for (size_t k = 0; k < done.group.size(); ++k) {
-        RpcOutcome outcome;
-        if (k < result.rows.size() && result.rows[k]) {
-          outcome.result_text = *result.rows[k];
-        } else {  // cannot happen; committed, so the call must not run again
-          outcome.status = 500;
-          outcome.body = error_body("awf.db/error", "the database returned no result");
-        }
-        outcomes.push_back(std::move(outcome));
-      }
+      for (size_t k = 0; k < done.group.size(); ++k)
+        outcomes.push_back(committed_outcome(k < result.rows.size() && result.rows[k] ? result.rows[k]->c_str() : nullptr));
       if (done.group.size() > 1) {
         ++groups_;
         grouped_calls_ += done.group.size();

@@ -87,6 +87,9 @@ class DbLanes {
 
   void lane(size_t k);
   void pipelined_lane();  // lane 0 with a pipeline
+  // Takes the next work (a job, or a group of calls), runs it on lane k with a pool connection.
+  // With mutex_ held (released while it runs).
+  void run_next(std::unique_lock<std::mutex> &lock, size_t k);
   // Marks lane k busy since `now`; returns the idle lane to wake to watch for a stall, or 0.
   // With mutex_ held.
   size_t mark_busy(size_t k, Clock::time_point now);

@@ -56,17 +56,9 @@ PgMessage split_message(const std::string &text) {
 }
 
 RpcOutcome result_outcome(const pqxx::result &result, bool keep_text) {
-  RpcOutcome outcome;
-  if (result.empty() || result[0][0].is_null()) {
-    outcome.status = 500;
-    outcome.body = error_body("awf.db/error", "the database returned no result");
-    return outcome;
-  }
-  if (keep_text)
-    outcome.result_text = result[0][0].c_str();
-  else
-    outcome.body = {{"result", nlohmann::json::parse(result[0][0].c_str())}};
-  return outcome;
+  const char *text = result.empty() || result[0][0].is_null() ? nullptr : result[0][0].c_str();
+  if (!text || keep_text) return committed_outcome(text);
+  return RpcOutcome{200, {{"result", nlohmann::json::parse(text)}}, {}};
 }
 
 }  // namespace
@@ -89,6 +81,12 @@ RpcOutcome sql_error_outcome(const std::string &sqlstate, const std::string &mes
                              const std::string &hint) {
   const HttpError mapped = http_error_for_sqlstate(sqlstate);
   return RpcOutcome{mapped.status, error_body(mapped.type, message, detail, hint, sqlstate), {}};
+}
+
+RpcOutcome committed_outcome(const char *text) {
+  if (text) return RpcOutcome{200, nullptr, text};
+  // Cannot happen (awf.rpc never returns NULL); the call was committed, so it must not run again.
+  return RpcOutcome{500, error_body("awf.db/error", "the database returned no result"), {}};
 }
 
 RpcOutcome in_doubt_outcome() {
@@ -161,15 +159,10 @@ std::optional<std::vector<RpcOutcome>> run_rpc_group(pqxx::connection &connectio
     pqxx::nontransaction tx(connection);
     const pqxx::result result = tx.exec_prepared("awf_rpc_group", list, role);
     // Committed: whatever the rows say, the calls must not run again.
-    std::vector<RpcOutcome> outcomes(calls.size());
-    for (size_t k = 0; k < calls.size(); ++k) {
-      if (k < result.size() && !result[k][0].is_null()) {
-        outcomes[k].result_text = result[k][0].c_str();
-      } else {
-        outcomes[k].status = 500;
-        outcomes[k].body = error_body("awf.db/error", "the database returned no result");
-      }
-    }
+    std::vector<RpcOutcome> outcomes;
+    outcomes.reserve(calls.size());
+    for (size_t k = 0; k < calls.size(); ++k)
+      outcomes.push_back(committed_outcome(k < result.size() && !result[k][0].is_null() ? result[k][0].c_str() : nullptr));
     return outcomes;
   } catch (const pqxx::sql_error &e) {
     if (connection_lost(e.sqlstate()))

@@ -61,6 +61,9 @@ RpcOutcome sql_error_outcome(const std::string &sqlstate, const std::string &mes
                              const std::string &hint);
 // 503 for a call whose connection broke while it ran: its outcome is unknown.
 RpcOutcome lost_connection_outcome(const std::string &error);
+// A committed call's outcome from its row: the result as text (see RpcOutcome), or 500 when the
+// row has no result.
+RpcOutcome committed_outcome(const char *text);
 // 503 for a call whose connection broke while it was being committed.
 RpcOutcome in_doubt_outcome();
 // A group's calls as kRpcGroupSql's $1.

@@ -861,6 +861,24 @@ started_tasks() {
     done
 }
 success_body() { echo "{\"method\": \"awf.task/success\", \"params\": {\"id\": \"$1\", \"execId\": \"$2\", \"result\": {\"n\": $3}}}"; }
+# expect_successes ROUND OFFSET I...: the successes gROUND_I answered done, each with result n = OFFSET + I.
+expect_successes() {
+  local round=$1 offset=$2 i
+  shift 2
+  for i in "$@"; do
+    bg_result "g${round}_$i"; ST=$BG_ST
+    expect "round $round: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $((offset + i))"
+  done
+}
+# expect_user_creates ROUND I...: the user's creates gROUND_I answered ready, each with params n = I.
+expect_user_creates() {
+  local round=$1 i
+  shift
+  for i in "$@"; do
+    bg_result "g${round}_$i"; ST=$BG_ST
+    expect "round $round: the user's create $i: ready, its own params" 200 '.result.resource.status == "ready"' ".result.resource.params.n == $i"
+  done
+}
 BRIDGE2_PID=
 BASE1=$BASE
 REQS1=$REQS  # case 10 counts the first bridge's request log lines; this case talks to the second
@@ -919,10 +937,7 @@ g1_all_done() { local i; for i in 0 1 2 3 4 bad forbidden; do bg_done "g1_$i" ||
 check "round 1: every call is answered once the lock is released" wait_until 20 g1_all_done
 bg_result hold1; ST=$BG_ST
 expect "round 1: the held call succeeded" 200 '.result.resource.status == "done"'
-for i in 0 1 2 3 4; do
-  bg_result "g1_$i"; ST=$BG_ST
-  expect "round 1: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $i"
-done
+expect_successes 1 0 0 1 2 3 4
 bg_result g1_bad; ST=$BG_ST
 expect_error "round 1: the wrong execId gets its own 422" 422 awf.task/wrong-exec-id
 bg_result g1_forbidden; ST=$BG_ST
@@ -942,14 +957,8 @@ check "round 2: 6 calls wait for the lane" wait_until 20 calls_waiting_is 6
 release_lane
 g2_all_done() { local i; for i in 0 1 2 3 4 5; do bg_done "g2_$i" || return 1; done; bg_done hold2; }
 check "round 2: every call is answered" wait_until 20 g2_all_done
-for i in 0 1 2 3; do
-  bg_result "g2_$i"; ST=$BG_ST
-  expect "round 2: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $((10 + i))"
-done
-for i in 4 5; do
-  bg_result "g2_$i"; ST=$BG_ST
-  expect "round 2: the user's create $i: ready, its own params" 200 '.result.resource.status == "ready"' ".result.resource.params.n == $i"
-done
+expect_successes 2 10 0 1 2 3
+expect_user_creates 2 4 5
 check "round 2: two groups committed (one per role), 6 calls in them (metrics)" groups_are 2 1 6
 check "round 2: the user's tasks exist" equal "tasks" 2 "$(q "SELECT count(*) FROM awf.task WHERE definition = 'e2e.group/created'")"
 
@@ -965,16 +974,10 @@ check "round 3: 5 calls wait for the lane" wait_until 20 calls_waiting_is 5
 release_lane
 g3_all_done() { local i; for i in 0 1 bad 3 4; do bg_done "g3_$i" || return 1; done; bg_done hold3; }
 check "round 3: every call is answered" wait_until 20 g3_all_done
-for i in 0 1; do
-  bg_result "g3_$i"; ST=$BG_ST
-  expect "round 3: success $i: done, its own result" 200 '.result.resource.status == "done"' ".result.resource.result.n == $((20 + i))"
-done
+expect_successes 3 20 0 1
 bg_result g3_bad; ST=$BG_ST
 expect_error "round 3: the wrong execId gets its own 422" 422 awf.task/wrong-exec-id
-for i in 3 4; do
-  bg_result "g3_$i"; ST=$BG_ST
-  expect "round 3: the user's create $i: ready, its own params" 200 '.result.resource.status == "ready"' ".result.resource.params.n == $i"
-done
+expect_user_creates 3 3 4
 check "round 3: the user's group committed, the executor's rerun (metrics)" groups_are 3 2 8
 check "round 3: each create made one task" equal "tasks" 4 "$(q "SELECT count(*) FROM awf.task WHERE definition = 'e2e.group/created'")"
 exec 8>&-
