@@ -103,7 +103,12 @@ std::string group_json(const std::vector<const RpcCall *> &calls) {
   std::string list = "[";
   for (const RpcCall *call : calls) {
     if (list.size() > 1) list += ',';
-    list += nlohmann::json::array({call->method, call->params}).dump();
+    // [method, params], written out rather than built as an array (which would copy params)
+    list += '[';
+    list += nlohmann::json(call->method).dump();
+    list += ',';
+    list += call->params.dump();
+    list += ']';
   }
   list += ']';
   return list;

@@ -382,8 +382,6 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  static RpcOutcome unavailable(const std::string &error) { return unreachable_outcome(error); }
-
   // Valid calls run in one transaction; an invalid item answers in its place.
   void handle_batch(RpcRequest request) {
     rpc_label_ = "batch";
@@ -402,7 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.lanes().run([self = shared_from_this(), calls = std::move(request.calls), finish](
                               pqxx::connection *connection, const std::string &error) mutable {
       std::vector<RpcOutcome> outcomes = connection ? run_rpc_batch(*connection, self->role_, calls)
-                                                    : std::vector<RpcOutcome>(calls.size(), unavailable(error));
+                                                    : std::vector<RpcOutcome>(calls.size(), unreachable_outcome(error));
       net::dispatch(self->stream_.get_executor(),
                 [finish = std::move(finish), outcomes = std::move(outcomes)]() mutable { finish(std::move(outcomes)); });
     });
@@ -548,7 +546,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.lanes().run([self = shared_from_this(), filter, count](pqxx::connection *connection,
                                                                       const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {filter.dump(), std::to_string(count)})
-                                      : unavailable(error);
+                                      : unreachable_outcome(error);
       net::dispatch(self->stream_.get_executor(),
                 [self, outcome = std::move(outcome)] { self->send_json(outcome.status, outcome.body, Format::Json); });
     });
@@ -688,7 +686,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_.lanes().run([self = shared_from_this(), sql, params, success](pqxx::connection *connection,
                                                                         const std::string &error) {
-      RpcOutcome outcome = connection ? run_query(*connection, "awf_user", sql, params) : unavailable(error);
+      RpcOutcome outcome = connection ? run_query(*connection, "awf_user", sql, params) : unreachable_outcome(error);
       net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome), success] {
         if (outcome.status != 200) {
           const std::string sqlstate = outcome.body["error"].value("sqlstate", "");
@@ -711,7 +709,7 @@ class Session : public std::enable_shared_from_this<Session> {
     static const std::string sql = "SELECT awf.xina_action($1::jsonb)";
     server_.lanes().run([self = shared_from_this()](pqxx::connection *connection, const std::string &error) {
       RpcOutcome outcome = connection ? run_query(*connection, self->role_, sql, {self->request_.body()})
-                                      : unavailable(error);
+                                      : unreachable_outcome(error);
       net::dispatch(self->stream_.get_executor(), [self, outcome = std::move(outcome)] {
         int status = outcome.status;
         if (status != 200) status = surface_status_for_sqlstate(outcome.body["error"].value("sqlstate", ""), status);
