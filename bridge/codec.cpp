@@ -4,8 +4,12 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <istream>
+#include <streambuf>
+#include <unordered_map>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace awf::bridge {
@@ -101,60 +105,201 @@ nlohmann::json plain_scalar(const std::string &s) {
   return s;
 }
 
-class YamlConverter {
- public:
-  explicit YamlConverter(const DecodeLimits &limits) : limits_(limits) {}
+// A YAML document read straight into nlohmann::json from yaml-cpp's parser events. YAML::Load would
+// first build yaml-cpp's own node graph (a shared_ptr per node, and its memory holder), which
+// cost as much as the parse itself for a request's few dozen values.
+//
+// Aliases are expanded by copying the anchored value. A body with aliases is first read in
+// Measure mode, which counts what the expansion would hold and builds nothing, so that one whose
+// aliases expand past the limits ("billion laughs") is refused before any of it is built
+// (building up to the limit cost hundreds of MB that the thread's malloc arena then kept).
+bool is_utf8(const std::string &s);
 
-  // Walks the document as convert() does, building nothing: a body whose aliases expand past the
-  // limits is refused before any of the expansion is built (building first cost 85-140 MB per
-  // alias bomb, which the thread's malloc arena then kept).
-  void measure(const YAML::Node &node, size_t depth) {
-    count(depth);
-    if (node.IsSequence()) {
-      for (const auto &item : node) measure(item, depth + 1);
-    } else if (node.IsMap()) {
-      for (const auto &kv : node) measure(kv.second, depth + 1);
-    }
+class YamlDocumentBuilder : public YAML::EventHandler {
+ public:
+  enum class Mode { Measure, Build };
+  YamlDocumentBuilder(const DecodeLimits &limits, Mode mode) : limits_(limits), build_(mode == Mode::Build) {}
+
+  // The document, once the parser has read it all. A value the document may not hold is refused
+  // only then, so that a body with a syntax error later on is answered with that error, as when
+  // the whole text was parsed first.
+  nlohmann::json take() {
+    if (refused_) throw DecodeError(*refused_);
+    return std::move(root_);
   }
 
-  nlohmann::json convert(const YAML::Node &node, size_t depth) {
-    count(depth);
-    switch (node.Type()) {
-      case YAML::NodeType::Null:
-      case YAML::NodeType::Undefined:
-        return nullptr;
-      case YAML::NodeType::Scalar:
-        // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?"; !!str is explicit.
-        if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
-        return plain_scalar(node.Scalar());
-      case YAML::NodeType::Sequence: {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto &item : node) out.push_back(convert(item, depth + 1));
-        return out;
+  void OnDocumentStart(const YAML::Mark &) override {}
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark &, YAML::anchor_t anchor) override {
+    guarded([&] {
+      if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
+      add(nullptr, anchor, 0, std::nullopt);
+    });
+  }
+
+  void OnAlias(const YAML::Mark &, YAML::anchor_t anchor) override {
+    guarded([&] {
+      const auto found = anchors_.find(anchor);
+      if (found == anchors_.end())  // its node is still open: the alias is inside what it names
+        throw DecodeError("YAML alias refers to a node that contains it");
+      const Anchored &a = found->second;
+      if (expecting_key()) {
+        if (!a.scalar) throw DecodeError("YAML mapping keys must be scalars");
+        return set_key(*a.scalar);
       }
-      case YAML::NodeType::Map: {
-        nlohmann::json out = nlohmann::json::object();
-        for (const auto &kv : node) {
-          if (!kv.first.IsScalar()) throw DecodeError("YAML mapping keys must be scalars");
-          out[kv.first.Scalar()] = convert(kv.second, depth + 1);
-        }
-        return out;
+      count(depth() + a.height, a.values);
+      place(build_ ? nlohmann::json(a.value) : nlohmann::json(), a.height);
+    });
+  }
+
+  void OnScalar(const YAML::Mark &, const std::string &tag, YAML::anchor_t anchor,
+                const std::string &value) override {
+    guarded([&] {
+      if (!is_utf8(value)) throw DecodeError("YAML body is not valid UTF-8");
+      // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?"; !!str is explicit.
+      const bool is_string = tag == "!" || tag == "tag:yaml.org,2002:str";
+      nlohmann::json read = is_string ? nlohmann::json(value) : plain_scalar(value);
+      if (expecting_key()) {
+        if (anchor != YAML::NullAnchor) anchors_[anchor] = Anchored{std::move(read), 1, 0, value};
+        return set_key(value);
       }
-    }
-    return nullptr;
+      add(std::move(read), anchor, 0, value);
+    });
+  }
+
+  void OnSequenceStart(const YAML::Mark &, const std::string &, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    guarded([&] { open(false, anchor); });
+  }
+  void OnSequenceEnd() override {
+    guarded([&] { close(); });
+  }
+
+  void OnMapStart(const YAML::Mark &, const std::string &, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    guarded([&] { open(true, anchor); });
+  }
+  void OnMapEnd() override {
+    guarded([&] { close(); });
   }
 
  private:
-  void count(size_t depth) {
-    if (depth > limits_.max_depth)
+  // A value an alias can name: the value, how many values and levels it holds, and for a scalar
+  // its text (an alias used as a key is that text, whatever the scalar reads as).
+  struct Anchored {
+    nlohmann::json value;
+    size_t values;
+    size_t height;
+    std::optional<std::string> scalar;
+  };
+  // An open sequence or mapping.
+  struct Open {
+    bool map;
+    nlohmann::json *node;  // nullptr when measuring
+    YAML::anchor_t anchor;
+    size_t values_before;  // values_ when it opened
+    size_t height = 0;     // levels below it so far
+    bool has_key = false;  // a mapping: the key of its next value has been read
+    std::string key;
+  };
+
+  size_t depth() const { return open_.size(); }
+  bool expecting_key() const { return !open_.empty() && open_.back().map && !open_.back().has_key; }
+
+  void set_key(const std::string &key) {
+    open_.back().key = key;
+    open_.back().has_key = true;
+  }
+
+  void count(size_t deepest, size_t values) {
+    if (deepest > limits_.max_depth)
       throw DecodeError("YAML nests deeper than " + std::to_string(limits_.max_depth) + " levels");
-    if (++values_ > limits_.max_values)
+    values_ += values;
+    if (values_ > limits_.max_values)
       throw DecodeError("YAML expands to more than " + std::to_string(limits_.max_values) +
                         " values (aliases?)");
   }
 
+  // Puts a finished value where the document is: the root, the open sequence's next item or the
+  // open mapping's value for the key just read (a repeated key: the last value wins). Returns it
+  // (nullptr when measuring).
+  nlohmann::json *place(nlohmann::json &&value, size_t height = 0) {
+    if (open_.empty()) {
+      if (!build_) return nullptr;
+      root_ = std::move(value);
+      return &root_;
+    }
+    Open &parent = open_.back();
+    parent.height = std::max(parent.height, height + 1);
+    if (!build_) {
+      parent.has_key = false;
+      return nullptr;
+    }
+    if (!parent.map) {
+      parent.node->push_back(std::move(value));
+      return &parent.node->back();
+    }
+    parent.has_key = false;
+    nlohmann::json &slot = (*parent.node)[parent.key];
+    slot = std::move(value);
+    return &slot;
+  }
+
+  void add(nlohmann::json &&value, YAML::anchor_t anchor, size_t height, std::optional<std::string> text) {
+    count(depth(), 1);
+    nlohmann::json *placed = place(std::move(value), height);
+    if (anchor != YAML::NullAnchor)
+      anchors_[anchor] = Anchored{placed ? *placed : nlohmann::json(), 1, 0, std::move(text)};
+  }
+
+  void open(bool map, YAML::anchor_t anchor) {
+    if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
+    count(depth(), 1);
+    const size_t before = values_;
+    // A child is only ever added to the innermost open node, so this pointer stays valid until
+    // the node closes: its parent gets no other child meanwhile.
+    nlohmann::json *node = place(map ? nlohmann::json::object() : nlohmann::json::array());
+    open_.push_back(Open{map, node, anchor, before, 0, false, {}});
+  }
+
+  void close() {
+    Open done = std::move(open_.back());
+    open_.pop_back();
+    if (!open_.empty()) open_.back().height = std::max(open_.back().height, done.height + 1);
+    if (done.anchor != YAML::NullAnchor)
+      anchors_[done.anchor] = Anchored{done.node ? *done.node : nlohmann::json(), values_ - done.values_before + 1,
+                                       done.height, std::nullopt};
+  }
+
+  // Runs an event's work until the first refusal; from then on the rest of the events are only
+  // parsed (for their syntax errors), nothing more is built.
+  template <typename Work>
+  void guarded(Work &&work) {
+    if (refused_) return;
+    try {
+      work();
+    } catch (const DecodeError &e) {
+      refused_ = e.what();
+    }
+  }
+
   const DecodeLimits &limits_;
+  const bool build_;
+  std::optional<std::string> refused_;
+  nlohmann::json root_;
+  std::vector<Open> open_;
+  std::unordered_map<YAML::anchor_t, Anchored> anchors_;
   size_t values_ = 0;
+};
+
+// An istream over a body without copying it (YAML::Parser reads from a stream).
+class ViewStreamBuf : public std::streambuf {
+ public:
+  explicit ViewStreamBuf(std::string_view text) {
+    char *begin = const_cast<char *>(text.data());  // only ever read
+    setg(begin, begin, begin + text.size());
+  }
 };
 
 // --- YAML output ------------------------------------------------------------------------
@@ -163,32 +308,42 @@ class YamlConverter {
 // printable; NEL, LS and PS (U+0085, U+2028, U+2029) are line breaks to a 1.1 reader, which would
 // fold them. Strings with any of them are written double-quoted with these escaped.
 bool has_unsafe_chars(const std::string &s) {
-  for (size_t i = 0; i < s.size(); ++i) {
+  const size_t n = s.size();
+  for (size_t i = 0; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return true;
-    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;  // C1
+    if (c == 0xc2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;  // C1
+    if (c == 0xe2 && i + 2 < n && s[i + 1] == '\x80' && (s[i + 2] == '\xa8' || s[i + 2] == '\xa9'))
+      return true;  // LS, PS
   }
-  return s.find("\xe2\x80\xa8") != std::string::npos || s.find("\xe2\x80\xa9") != std::string::npos;
+  return false;
 }
 
 // Whether a plain YAML scalar with this text would be read as something other than this string
 // by a 1.2 or a 1.1 reader (yes/no/on/off, dates, sexagesimals...), or is not a valid plain scalar.
-bool needs_quotes(const std::string &s) {
+// For text without unsafe characters (see has_unsafe_chars), which go double-quoted anyway. One
+// pass over the text: every string of every YAML answer comes through here.
+bool needs_quotes(std::string_view s) {
   if (s.empty()) return true;
-  const std::string l = lower(s);
-  // ... and "<<" (a 1.1 merge key) and "=" (the 1.1 value key).
-  static const char *kSpecial[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "<<", "="};
-  for (const char *word : kSpecial)
-    if (l == word) return true;
+  if (s.size() <= 5) {  // the longest word below
+    char folded[5];
+    for (size_t i = 0; i < s.size(); ++i) folded[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+    const std::string_view l(folded, s.size());
+    // ... and "<<" (a 1.1 merge key) and "=" (the 1.1 value key).
+    static constexpr std::string_view kSpecial[] = {"true", "false", "yes", "no", "on", "off",
+                                                    "y",    "n",     "null", "~", "<<", "="};
+    for (const std::string_view word : kSpecial)
+      if (l == word) return true;
+  }
   const unsigned char first = static_cast<unsigned char>(s[0]);
   if (std::isdigit(first) || first == '-' || first == '+' || first == '.') return true;
   if (std::string_view("!&*[]{},#|>@`\"'%?:").find(static_cast<char>(first)) != std::string_view::npos)
     return true;
   if (std::isspace(first) || std::isspace(static_cast<unsigned char>(s.back()))) return true;
-  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
   if (s.back() == ':') return true;
-  if (s.rfind("\xef\xbb\xbf", 0) == 0) return true;  // a byte order mark opening the document is dropped
-  return has_unsafe_chars(s);
+  for (size_t i = 0; i + 1 < s.size(); ++i)
+    if ((s[i] == ':' && s[i + 1] == ' ') || (s[i] == ' ' && s[i + 1] == '#')) return true;
+  return s.substr(0, 3) == "\xef\xbb\xbf";  // a byte order mark opening the document is dropped
 }
 
 // Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
@@ -237,87 +392,100 @@ std::string repaired_utf8(const std::string &s) {
 // general emitter re-checks each scalar with regular expressions (a quarter of the bridge's CPU
 // in a YAML lifecycle). The quoting decisions are ours anyway (needs_quotes, has_unsafe_chars).
 // Layout is yaml-cpp's with indent 2: "key:\n  - item", "- k: v\n  k2: v2", "- - 1".
+//
+// It takes a document as events (begin/end of mappings and sequences, keys, scalars), so that a
+// document (write_document) and the database's JSON text read by nlohmann's SAX parser
+// (YamlFromJsonText) are written by the same code, the latter without building a document.
 class YamlWriter {
  public:
-  std::string document(const nlohmann::json &doc) {
-    node(doc, 0);
+  void begin_map() { begin_block(true); }
+  void begin_seq() { begin_block(false); }
+  void end_map() { end_block("{}"); }
+  void end_seq() { end_block("[]"); }
+
+  void key(const std::string &text) {
+    Block &block = open_.back();
+    entry(block);
+    const size_t mark = out_.size();
+    string(text);
+    if (out_.size() - mark > 1000) {
+      // YAML limits an implicit key to 1024 characters: write "? key\n: value".
+      out_.insert(mark, "? ");
+      newline(block.indent);
+    }
+    out_.push_back(':');
+    place_ = Place::AfterKey;
+    key_indent_ = block.indent;
+  }
+
+  // A scalar in YAML's words already (a number, true, false, null).
+  void literal(std::string_view text) {
+    begin_value();
+    if (place_ == Place::AfterKey) out_.push_back(' ');
+    out_ += text;
+  }
+  void string_value(const std::string &text) {
+    begin_value();
+    if (place_ == Place::AfterKey) out_.push_back(' ');
+    string(text);
+  }
+  // A float as JSON writes it: "1e+300" -> "1.0e+300", since a 1.1 reader wants a dot before the
+  // exponent, else it sees a string.
+  void float_value(std::string text) {
+    const size_t e = text.find_first_of("eE");
+    if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
+    literal(text);
+  }
+
+  std::string finish() {
     out_.push_back('\n');
     return std::move(out_);
   }
 
  private:
-  static bool is_block(const nlohmann::json &v) { return (v.is_object() || v.is_array()) && !v.empty(); }
+  // Where the next value goes: the document's start, after "key:" or after "- ".
+  enum class Place { Top, AfterKey, AfterDash };
+  struct Block {
+    bool map;
+    size_t indent;   // the column of its entries
+    size_t entries;  // written so far
+    Place place;     // where it began
+  };
 
   void newline(size_t indent) {
     out_.push_back('\n');
     out_.append(indent, ' ');
   }
 
-  // Writes `v` with the cursor at column `indent` (on a fresh line, or after "- ").
-  void node(const nlohmann::json &v, size_t indent) {
-    switch (v.type()) {
-      case nlohmann::json::value_t::object: {
-        if (v.empty()) {
-          out_ += "{}";
-          return;
-        }
-        bool first = true;
-        for (const auto &[key, value] : v.items()) {
-          if (!first) newline(indent);
-          first = false;
-          const size_t mark = out_.size();
-          string(key);
-          if (out_.size() - mark > 1000) {
-            // YAML limits an implicit key to 1024 characters: write "? key\n: value".
-            out_.insert(mark, "? ");
-            newline(indent);
-          }
-          out_.push_back(':');
-          if (is_block(value)) {
-            newline(indent + 2);
-            node(value, indent + 2);
-          } else {
-            out_.push_back(' ');
-            node(value, indent);
-          }
-        }
-        return;
-      }
-      case nlohmann::json::value_t::array: {
-        if (v.empty()) {
-          out_ += "[]";
-          return;
-        }
-        bool first = true;
-        for (const auto &item : v) {
-          if (!first) newline(indent);
-          first = false;
-          out_ += "- ";
-          node(item, indent + 2);
-        }
-        return;
-      }
-      case nlohmann::json::value_t::string:
-        string(v.get_ref<const std::string &>());
-        return;
-      case nlohmann::json::value_t::boolean:
-        out_ += v.get<bool>() ? "true" : "false";
-        return;
-      case nlohmann::json::value_t::number_integer:
-      case nlohmann::json::value_t::number_unsigned:
-        out_ += v.dump();
-        return;
-      case nlohmann::json::value_t::number_float: {
-        // "1e+300" -> "1.0e+300": a 1.1 reader wants a dot before the exponent, else it sees a string.
-        std::string text = v.dump();
-        const size_t e = text.find_first_of("eE");
-        if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
-        out_ += text;
-        return;
-      }
-      default:  // null, and the binary and discarded values JSON never holds
-        out_ += "null";
-        return;
+  // A value begins: in a sequence, that is its next entry's "- ".
+  void begin_value() {
+    if (open_.empty() || open_.back().map) return;
+    Block &block = open_.back();
+    entry(block);
+    out_ += "- ";
+    place_ = Place::AfterDash;
+    dash_indent_ = block.indent + 2;
+  }
+
+  // The line break before an entry: none for the first entry of a block that began at the
+  // document's start or after "- " (it goes on that line).
+  void entry(Block &block) {
+    if (block.entries > 0 || block.place == Place::AfterKey) newline(block.indent);
+    ++block.entries;
+  }
+
+  void begin_block(bool map) {
+    begin_value();
+    const size_t indent = place_ == Place::Top ? 0 : place_ == Place::AfterKey ? key_indent_ + 2 : dash_indent_;
+    open_.push_back(Block{map, indent, 0, place_});
+  }
+
+  void end_block(const char *empty) {
+    const Block block = open_.back();
+    open_.pop_back();
+    if (block.entries == 0) {
+      if (block.place == Place::AfterKey) out_.push_back(' ');
+      out_ += empty;
     }
   }
 
@@ -327,7 +495,7 @@ class YamlWriter {
   void string(const std::string &raw) {
     if (!is_utf8(raw)) return string(repaired_utf8(raw));
     const std::string &text = raw;
-    if (has_unsafe_chars(text)) {
+    if (has_unsafe_chars(text)) {  // needs_quotes expects text without them
       double_quoted(text);
     } else if (needs_quotes(text)) {
       out_.push_back('\'');
@@ -376,7 +544,64 @@ class YamlWriter {
     out_.push_back('"');
   }
 
+  std::vector<Block> open_;
+  Place place_ = Place::Top;
+  size_t key_indent_ = 0;   // after "key:": the key's column
+  size_t dash_indent_ = 0;  // after "- ": the column after it
   std::string out_;
+};
+
+void write_document(YamlWriter &out, const nlohmann::json &v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::object:
+      out.begin_map();
+      for (const auto &[key, value] : v.items()) {
+        out.key(key);
+        write_document(out, value);
+      }
+      return out.end_map();
+    case nlohmann::json::value_t::array:
+      out.begin_seq();
+      for (const auto &item : v) write_document(out, item);
+      return out.end_seq();
+    case nlohmann::json::value_t::string:
+      return out.string_value(v.get_ref<const std::string &>());
+    case nlohmann::json::value_t::boolean:
+      return out.literal(v.get<bool>() ? "true" : "false");
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+      return out.literal(v.dump());
+    case nlohmann::json::value_t::number_float:
+      return out.float_value(v.dump());
+    default:  // null, and the binary and discarded values JSON never holds
+      return out.literal("null");
+  }
+}
+
+// nlohmann's SAX events written to a YamlWriter as they are read. Numbers keep the JSON text
+// (the database's digits, which a document would have rounded through a double).
+class YamlFromJsonText : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit YamlFromJsonText(YamlWriter &out) : out_(out) {}
+
+  bool null() override { return out_.literal("null"), true; }
+  bool boolean(bool value) override { return out_.literal(value ? "true" : "false"), true; }
+  bool number_integer(number_integer_t value) override { return out_.literal(std::to_string(value)), true; }
+  bool number_unsigned(number_unsigned_t value) override { return out_.literal(std::to_string(value)), true; }
+  bool number_float(number_float_t, const string_t &text) override { return out_.float_value(text), true; }
+  bool string(string_t &value) override { return out_.string_value(value), true; }
+  bool binary(binary_t &) override { return false; }  // JSON text has none
+  bool start_object(std::size_t) override { return out_.begin_map(), true; }
+  bool key(string_t &value) override { return out_.key(value), true; }
+  bool end_object() override { return out_.end_map(), true; }
+  bool start_array(std::size_t) override { return out_.begin_seq(), true; }
+  bool end_array() override { return out_.end_seq(), true; }
+  bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override {
+    return false;
+  }
+
+ private:
+  YamlWriter &out_;
 };
 
 }  // namespace
@@ -464,28 +689,44 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
       throw DecodeError("malformed JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
     }
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(body));
-  } catch (const YAML::Exception &e) {
-    throw DecodeError(std::string("malformed YAML: ") + e.what());
-  }
+  auto read = [&](YamlDocumentBuilder::Mode mode) {
+    ViewStreamBuf buffer(body);
+    std::istream stream(&buffer);
+    YamlDocumentBuilder builder(limits, mode);
+    try {
+      YAML::Parser parser(stream);
+      parser.HandleNextDocument(builder);  // the first document, as YAML::Load reads; none: null
+    } catch (const YAML::Exception &e) {
+      throw DecodeError(std::string("malformed YAML: ") + e.what());
+    }
+    return builder.take();
+  };
   // Only aliases (*name) can make a document expand past what its text holds: measure those first.
-  if (body.find('*') != std::string_view::npos) YamlConverter(limits).measure(root, 0);
-  nlohmann::json doc = YamlConverter(limits).convert(root, 0);
-  // YAML accepts bytes that are not UTF-8; JSON output must not carry them.
-  try {
-    (void)doc.dump();
-  } catch (const nlohmann::json::type_error &) {
-    throw DecodeError("YAML body is not valid UTF-8");
-  }
-  return doc;
+  if (body.find('*') != std::string_view::npos) read(YamlDocumentBuilder::Mode::Measure);
+  return read(YamlDocumentBuilder::Mode::Build);
 }
 
 std::string encode(const nlohmann::json &doc, Format format) {
   if (format == Format::Json)
     return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return YamlWriter().document(doc);
+  YamlWriter out;
+  write_document(out, doc);
+  return out.finish();
+}
+
+std::string encode_result(std::string_view result_json, Format format) {
+  if (format == Format::Json) {
+    std::string out;
+    out.reserve(result_json.size() + 11);
+    return out.append("{\"result\":").append(result_json).append("}");
+  }
+  YamlWriter out;
+  out.begin_map();
+  out.key("result");
+  YamlFromJsonText events(out);
+  if (!nlohmann::json::sax_parse(result_json, &events)) throw std::invalid_argument("the result is not JSON");
+  out.end_map();
+  return out.finish();
 }
 
 }  // namespace awf::bridge

@@ -52,4 +52,9 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
 // replaced, never emitted.
 std::string encode(const nlohmann::json &doc, Format format);
 
+// A successful answer, {"result": <result_json>}, from JSON text (the database's) without building
+// a document: JSON wraps the text as it is; YAML is written as the text is read, its numbers
+// keeping their digits. Throws std::invalid_argument when the text is not JSON.
+std::string encode_result(std::string_view result_json, Format format);
+
 }  // namespace awf::bridge

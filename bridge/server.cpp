@@ -214,11 +214,17 @@ class Session : public std::enable_shared_from_this<Session> {
     send(status, encode(doc, format), media_type(format), std::move(headers));
   }
 
-  // A JSON answer wraps the database's text as it is; YAML needs the document.
+  // A successful answer is written from the database's text: wrapped as it is in JSON, read
+  // straight into YAML; neither builds the document.
   void send_outcome(RpcOutcome &outcome) {
-    if (format_ == Format::Json && !outcome.result_text.empty())
-      return send(outcome.status, "{\"result\":" + outcome.result_text + "}", media_type(Format::Json));
-    send_json(outcome.status, outcome.document(), format_);
+    if (outcome.result_text.empty()) return send_json(outcome.status, outcome.body, format_);
+    std::string body;
+    try {
+      body = encode_result(outcome.result_text, format_);
+    } catch (const std::invalid_argument &) {  // the database always answers JSON; in case not
+      return send_error(500, "awf.bridge/internal-error", "the database's answer is not JSON", format_);
+    }
+    send(outcome.status, std::move(body), media_type(format_));
   }
 
   void send_error(int status, const std::string &type, const std::string &message, Format format,

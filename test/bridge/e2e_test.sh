@@ -360,7 +360,7 @@ yrpc EXEC "method: awf.task/poll
 params:
     taskDefinitions: [$DEF1]" text/yaml
 check "YAML poll as executor: 200, one resource with execId, status requested" \
-  eval '[ "$ST" = 200 ] && yaml_has "^  resources:\$" "^    - " "^ +status: requested\$" "^ +execId: " "^ +id: '"'"'?$ID1'"'"'?\$"'
+  eval '[ "$ST" = 200 ] && yaml_has "^  resources:\$" "^    - " "^ +status: requested\$" "^ +execId: " "^ +(- )?id: '"'"'?$ID1'"'"'?\$"'
 EXEC1=$(yaml_value execId)
 check "the poll's execId is a UUID" eval 'grep -qE "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" <<<"$EXEC1" || { diag "execId: $EXEC1"; false; }'
 

@@ -208,6 +208,32 @@ TEST(YamlScalars, AnchorsAndAliasesWithinLimitsExpand) {
   EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":[1,"two"],"b":[1,"two"],"c":{"k":"v"},"d":{"k":"v"}})"), doc));
 }
 
+TEST(YamlScalars, AnAliasUsedAsAKeyIsTheScalarsText) {
+  // &n 1 reads as the number 1; as a key it is its text.
+  EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":1,"1":"x"})"), decode("a: &n 1\n*n : x\n", Format::Yaml)));
+  EXPECT_THROW(decode("a: &m [1]\n*m : x\n", Format::Yaml), DecodeError);
+}
+
+TEST(YamlScalars, AnAliasInsideWhatItNamesIsRefused) {
+  // yaml-cpp's own document would be a cycle; this one is refused.
+  EXPECT_THROW(decode("a: &x [1, *x]\n", Format::Yaml), DecodeError);
+  EXPECT_THROW(decode("&x {k: *x}\n", Format::Yaml), DecodeError);
+}
+
+TEST(YamlScalars, ASyntaxErrorIsReportedBeforeWhatTheDocumentMayNotHold) {
+  // A mapping key that is a sequence, then a flow mapping that never ends: the body is malformed.
+  try {
+    decode("? [a]\n: 1\nb: {c: 2\n", Format::Yaml);
+    FAIL() << "no DecodeError";
+  } catch (const DecodeError &e) {
+    EXPECT_NE(std::string(e.what()).find("malformed YAML"), std::string::npos) << e.what();
+  }
+}
+
+TEST(YamlScalars, InvalidUtf8IsRefusedEvenInAValueALaterKeyReplaces) {
+  EXPECT_THROW(decode("k: \"a\xff\"\nk: b\n", Format::Yaml), DecodeError);
+}
+
 TEST(YamlScalars, EmptyBodyIsNull) { EXPECT_TRUE(decode("", Format::Yaml).is_null()); }
 
 TEST(YamlScalars, OnlyTheFirstDocumentCounts) {
@@ -418,6 +444,40 @@ TEST(Encode, InvalidUtf8InKeysIsReplacedNeverEmitted) {
       EXPECT_NO_THROW(decode(text, f)) << text;
     }
   }
+}
+
+// --- A result from the database's JSON text ----------------------------------------------------
+
+TEST(EncodeResult, JsonWrapsTheTextAsItIs) {
+  EXPECT_EQ(encode_result(R"({"z": 1, "a": [1.50]})", Format::Json), R"({"result":{"z": 1, "a": [1.50]}})");
+}
+
+TEST(EncodeResult, YamlIsWhatTheDocumentWouldBe) {
+  // With keys in the document's (sorted) order, the text gives the document's YAML byte for byte.
+  for (const auto &example : kSeedExamples) {
+    if (std::string(example.kind) != "response") continue;
+    const json doc = json::parse(example.json);
+    EXPECT_EQ(encode_result(doc.at("result").dump(), Format::Yaml), encode(doc, Format::Yaml)) << example.method;
+  }
+  for (const auto &s : tricky_strings()) {
+    const json value = {{"value", s}, {"list", json::array({s, json::object(), json::array()})}, {s, nullptr}};
+    EXPECT_EQ(encode_result(value.dump(-1, ' ', false, json::error_handler_t::replace), Format::Yaml),
+              encode(json{{"result", value}}, Format::Yaml));
+  }
+}
+
+TEST(EncodeResult, YamlKeepsTheTextsOrderAndDigits) {
+  // The database's key order and its numbers' digits, which a document would sort and round.
+  EXPECT_EQ(encode_result(R"({"z": 1.50, "a": 123456789012345678901234567890, "m": 1e300, "k": -7})",
+                          Format::Yaml),
+            "result:\n  z: 1.50\n  a: 123456789012345678901234567890\n  m: 1.0e300\n  k: -7\n");
+  EXPECT_EQ(encode_result("[]", Format::Yaml), "result: []\n");
+  EXPECT_EQ(encode_result("\"17\"", Format::Yaml), "result: '17'\n");
+}
+
+TEST(EncodeResult, TextThatIsNotJsonThrows) {
+  EXPECT_THROW(encode_result("{\"a\": ", Format::Yaml), std::invalid_argument);
+  EXPECT_THROW(encode_result("{} x", Format::Yaml), std::invalid_argument);
 }
 
 }  // namespace
