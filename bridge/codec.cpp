@@ -7,6 +7,7 @@
 #include <istream>
 #include <streambuf>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <yaml-cpp/eventhandler.h>
@@ -117,8 +118,13 @@ bool is_utf8(const std::string &s);
 
 class YamlDocumentBuilder : public YAML::EventHandler {
  public:
+  // Measure counts what the document holds, aliases expanded, and notes which anchors an alias
+  // names; Build builds it, keeping a copy of only those anchored values.
   enum class Mode { Measure, Build };
-  YamlDocumentBuilder(const DecodeLimits &limits, Mode mode) : limits_(limits), build_(mode == Mode::Build) {}
+  using AnchorSet = std::unordered_set<YAML::anchor_t>;
+
+  YamlDocumentBuilder(const DecodeLimits &limits, Mode mode, const AnchorSet &aliased)
+      : limits_(limits), build_(mode == Mode::Build), aliased_(aliased) {}
 
   // The document, once the parser has read it all. A value the document may not hold is refused
   // only then, so that a body with a syntax error later on is answered with that error, as when
@@ -127,6 +133,9 @@ class YamlDocumentBuilder : public YAML::EventHandler {
     if (refused_) throw DecodeError(*refused_);
     return std::move(root_);
   }
+  // After Measure: the anchors that aliases name (yaml-cpp numbers anchors in the order of the
+  // text, so the ids are the same in the Build pass).
+  AnchorSet take_aliased() { return std::move(named_); }
 
   void OnDocumentStart(const YAML::Mark &) override {}
   void OnDocumentEnd() override {}
@@ -134,7 +143,7 @@ class YamlDocumentBuilder : public YAML::EventHandler {
   void OnNull(const YAML::Mark &, YAML::anchor_t anchor) override {
     guarded([&] {
       if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
-      add(nullptr, anchor, 0, std::nullopt);
+      add(nullptr, anchor, std::nullopt);
     });
   }
 
@@ -143,12 +152,14 @@ class YamlDocumentBuilder : public YAML::EventHandler {
       const auto found = anchors_.find(anchor);
       if (found == anchors_.end())  // its node is still open: the alias is inside what it names
         throw DecodeError("YAML alias refers to a node that contains it");
+      named_.insert(anchor);
       const Anchored &a = found->second;
       if (expecting_key()) {
         if (!a.scalar) throw DecodeError("YAML mapping keys must be scalars");
-        return set_key(*a.scalar);
+        count(depth(), 0, a.bytes);
+        return set_key(build_ ? *a.scalar : std::string());
       }
-      count(depth() + a.height, a.values);
+      count(depth() + a.height, a.values, a.bytes);
       place(build_ ? nlohmann::json(a.value) : nlohmann::json(), a.height);
     });
   }
@@ -161,10 +172,11 @@ class YamlDocumentBuilder : public YAML::EventHandler {
       const bool is_string = tag == "!" || tag == "tag:yaml.org,2002:str";
       nlohmann::json read = is_string ? nlohmann::json(value) : plain_scalar(value);
       if (expecting_key()) {
-        if (anchor != YAML::NullAnchor) anchors_[anchor] = Anchored{std::move(read), 1, 0, value};
+        count(depth(), 0, value.size());
+        remember(anchor, read, 0, 0, value.size(), value);
         return set_key(value);
       }
-      add(std::move(read), anchor, 0, value);
+      add(std::move(read), anchor, value);
     });
   }
 
@@ -185,12 +197,14 @@ class YamlDocumentBuilder : public YAML::EventHandler {
   }
 
  private:
-  // A value an alias can name: the value, how many values and levels it holds, and for a scalar
-  // its text (an alias used as a key is that text, whatever the scalar reads as).
+  // What an alias of an anchor adds: how many values, levels and bytes of text (keys and
+  // scalars) it holds; for a scalar, its text (an alias used as a key is that text, whatever the
+  // scalar reads as). The value and the text are kept only when building and an alias names it.
   struct Anchored {
     nlohmann::json value;
     size_t values;
     size_t height;
+    size_t bytes;
     std::optional<std::string> scalar;
   };
   // An open sequence or mapping.
@@ -199,6 +213,7 @@ class YamlDocumentBuilder : public YAML::EventHandler {
     nlohmann::json *node;  // nullptr when measuring
     YAML::anchor_t anchor;
     size_t values_before;  // values_ when it opened
+    size_t bytes_before;   // bytes_ when it opened
     size_t height = 0;     // levels below it so far
     bool has_key = false;  // a mapping: the key of its next value has been read
     std::string key;
@@ -207,18 +222,31 @@ class YamlDocumentBuilder : public YAML::EventHandler {
   size_t depth() const { return open_.size(); }
   bool expecting_key() const { return !open_.empty() && open_.back().map && !open_.back().has_key; }
 
-  void set_key(const std::string &key) {
-    open_.back().key = key;
+  void set_key(std::string key) {
+    open_.back().key = std::move(key);
     open_.back().has_key = true;
   }
 
-  void count(size_t deepest, size_t values) {
+  void count(size_t deepest, size_t values, size_t bytes) {
     if (deepest > limits_.max_depth)
       throw DecodeError("YAML nests deeper than " + std::to_string(limits_.max_depth) + " levels");
     values_ += values;
     if (values_ > limits_.max_values)
       throw DecodeError("YAML expands to more than " + std::to_string(limits_.max_values) +
                         " values (aliases?)");
+    bytes_ += bytes;
+    if (bytes_ > limits_.max_bytes)
+      throw DecodeError("YAML expands to more than " + std::to_string(limits_.max_bytes) +
+                        " bytes of text (aliases?)");
+  }
+
+  void remember(YAML::anchor_t anchor, const nlohmann::json &value, size_t values, size_t height, size_t bytes,
+                std::optional<std::string> scalar) {
+    if (anchor == YAML::NullAnchor) return;
+    const bool keep = build_ && aliased_.count(anchor) > 0;
+    std::optional<std::string> text;
+    if (scalar) text = keep ? std::move(*scalar) : std::string();
+    anchors_[anchor] = Anchored{keep ? value : nlohmann::json(), values, height, bytes, std::move(text)};
   }
 
   // Puts a finished value where the document is: the root, the open sequence's next item or the
@@ -246,30 +274,29 @@ class YamlDocumentBuilder : public YAML::EventHandler {
     return &slot;
   }
 
-  void add(nlohmann::json &&value, YAML::anchor_t anchor, size_t height, std::optional<std::string> text) {
-    count(depth(), 1);
-    nlohmann::json *placed = place(std::move(value), height);
-    if (anchor != YAML::NullAnchor)
-      anchors_[anchor] = Anchored{placed ? *placed : nlohmann::json(), 1, 0, std::move(text)};
+  void add(nlohmann::json &&value, YAML::anchor_t anchor, std::optional<std::string> text) {
+    const size_t bytes = text ? text->size() : 0;
+    count(depth(), 1, bytes);
+    const nlohmann::json *placed = place(std::move(value));
+    remember(anchor, placed ? *placed : nlohmann::json(), 1, 0, bytes, std::move(text));
   }
 
   void open(bool map, YAML::anchor_t anchor) {
     if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
-    count(depth(), 1);
-    const size_t before = values_;
+    count(depth(), 1, 0);
+    const size_t values_before = values_, bytes_before = bytes_;
     // A child is only ever added to the innermost open node, so this pointer stays valid until
     // the node closes: its parent gets no other child meanwhile.
     nlohmann::json *node = place(map ? nlohmann::json::object() : nlohmann::json::array());
-    open_.push_back(Open{map, node, anchor, before, 0, false, {}});
+    open_.push_back(Open{map, node, anchor, values_before, bytes_before, 0, false, {}});
   }
 
   void close() {
     Open done = std::move(open_.back());
     open_.pop_back();
     if (!open_.empty()) open_.back().height = std::max(open_.back().height, done.height + 1);
-    if (done.anchor != YAML::NullAnchor)
-      anchors_[done.anchor] = Anchored{done.node ? *done.node : nlohmann::json(), values_ - done.values_before + 1,
-                                       done.height, std::nullopt};
+    remember(done.anchor, done.node ? *done.node : nlohmann::json(), values_ - done.values_before + 1, done.height,
+             bytes_ - done.bytes_before, std::nullopt);
   }
 
   // Runs an event's work until the first refusal; from then on the rest of the events are only
@@ -286,11 +313,14 @@ class YamlDocumentBuilder : public YAML::EventHandler {
 
   const DecodeLimits &limits_;
   const bool build_;
+  const AnchorSet &aliased_;  // Build: the anchors to keep a copy of
+  AnchorSet named_;           // the anchors aliases have named so far
   std::optional<std::string> refused_;
   nlohmann::json root_;
   std::vector<Open> open_;
   std::unordered_map<YAML::anchor_t, Anchored> anchors_;
   size_t values_ = 0;
+  size_t bytes_ = 0;
 };
 
 // An istream over a body without copying it (YAML::Parser reads from a stream).
@@ -429,11 +459,14 @@ class YamlWriter {
     if (place_ == Place::AfterKey) out_.push_back(' ');
     string(text);
   }
-  // A float as JSON writes it: "1e+300" -> "1.0e+300", since a 1.1 reader wants a dot before the
-  // exponent, else it sees a string.
+  // A float as JSON writes it, with what a 1.1 reader needs to see a float rather than a string:
+  // a dot before the exponent and a sign after it ("1e300" -> "1.0e+300").
   void float_value(std::string text) {
-    const size_t e = text.find_first_of("eE");
-    if (e != std::string::npos && text.find('.') == std::string::npos) text.insert(e, ".0");
+    size_t e = text.find_first_of("eE");
+    if (e != std::string::npos) {
+      if (text.find('.') == std::string::npos) text.insert(e, ".0"), e += 2;
+      if (e + 1 < text.size() && text[e + 1] != '+' && text[e + 1] != '-') text.insert(e + 1, "+");
+    }
     literal(text);
   }
 
@@ -689,19 +722,23 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
       throw DecodeError("malformed JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
     }
   }
+  // Only aliases (*name) can make a document expand past what its text holds: a body that may
+  // have them is measured first, and built only within the limits.
+  YamlDocumentBuilder::AnchorSet aliased;
   auto read = [&](YamlDocumentBuilder::Mode mode) {
     ViewStreamBuf buffer(body);
     std::istream stream(&buffer);
-    YamlDocumentBuilder builder(limits, mode);
+    YamlDocumentBuilder builder(limits, mode, aliased);
     try {
       YAML::Parser parser(stream);
       parser.HandleNextDocument(builder);  // the first document, as YAML::Load reads; none: null
     } catch (const YAML::Exception &e) {
       throw DecodeError(std::string("malformed YAML: ") + e.what());
     }
-    return builder.take();
+    nlohmann::json doc = builder.take();
+    if (mode == YamlDocumentBuilder::Mode::Measure) aliased = builder.take_aliased();
+    return doc;
   };
-  // Only aliases (*name) can make a document expand past what its text holds: measure those first.
   if (body.find('*') != std::string_view::npos) read(YamlDocumentBuilder::Mode::Measure);
   return read(YamlDocumentBuilder::Mode::Build);
 }

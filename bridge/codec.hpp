@@ -19,11 +19,13 @@ namespace awf::bridge {
 
 enum class Format { Json, Yaml };
 
-// Limits on what a body may build: nesting depth and number of values (YAML aliases can
-// otherwise expand a small document exponentially — "billion laughs").
+// Limits on what a body may build: nesting depth, number of values and, for YAML, bytes of text
+// in keys and scalars. YAML aliases can otherwise expand a small document exponentially ("billion
+// laughs") or repeat one long string; a JSON body holds no more text than its own size.
 struct DecodeLimits {
   size_t max_depth = 128;
   size_t max_values = 1000000;
+  size_t max_bytes = 16 << 20;
 };
 
 class DecodeError : public std::runtime_error {
@@ -54,7 +56,8 @@ std::string encode(const nlohmann::json &doc, Format format);
 
 // A successful answer, {"result": <result_json>}, from JSON text (the database's) without building
 // a document: JSON wraps the text as it is; YAML is written as the text is read, its numbers
-// keeping their digits. Throws std::invalid_argument when the text is not JSON.
+// keeping their digits. Throws std::invalid_argument when nlohmann cannot read the text (not JSON,
+// or a number beyond a double, which jsonb can hold).
 std::string encode_result(std::string_view result_json, Format format);
 
 }  // namespace awf::bridge

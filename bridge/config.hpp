@@ -17,8 +17,8 @@ struct Config {
   size_t lanes = 0;               // database calls at once (db_lanes.hpp); 0: the pool size
   size_t group_limit = 32;        // single /rpc calls in one group (one statement, one transaction)
   size_t body_limit = 1 << 20;    // bytes
-  // YAML bodies: yaml-cpp holds about 500 bytes per value while it parses (a 1 MiB flow list of
-  // numbers peaks at 250 MB), so they get a smaller cap than JSON (25 MB for the same list).
+  // YAML bodies: yaml-cpp's scanner reads them about ten times slower than JSON is read (256 KiB
+  // take about 60 ms of an HTTP thread, whose other connections wait), so they get a smaller cap.
   size_t yaml_body_limit = 256 << 10;
   int header_timeout_ms = 10000;  // a request's header and body must arrive within this
   int idle_timeout_ms = 60000;    // a kept-alive connection may idle this long

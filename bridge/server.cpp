@@ -221,8 +221,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string body;
     try {
       body = encode_result(outcome.result_text, format_);
-    } catch (const std::invalid_argument &) {  // the database always answers JSON; in case not
-      return send_error(500, "awf.bridge/internal-error", "the database's answer is not JSON", format_);
+    } catch (const std::invalid_argument &) {
+      // YAML of a result nlohmann cannot read (a number beyond a double, which jsonb holds). The
+      // call is committed, so it is answered all the same: as JSON text, which YAML 1.2 reads.
+      body = encode_result(outcome.result_text, Format::Json);
     }
     send(outcome.status, std::move(body), media_type(format_));
   }
@@ -335,9 +337,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- POST /rpc -------------------------------------------------------------------------
 
-  // yaml-cpp's parse of a large body leaves tens of MB free in this thread's malloc arena, which
-  // glibc would keep: give it back, so that one large YAML request does not raise the bridge's
-  // resident memory for good. Small bodies (the usual executor call) skip it: it walks the arenas.
+  // yaml-cpp's scanner and the request read from a large body leave MBs free in this thread's
+  // malloc arena, which glibc would keep: give them back, so that one large YAML request does not
+  // raise the bridge's resident memory for good. Small bodies (the usual executor call) skip it:
+  // it walks the arenas.
   void trim_after_large_yaml(Format in) {
     if (in == Format::Yaml && request_.body().size() > (64u << 10)) malloc_trim(0);
   }
@@ -452,10 +455,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_polled(RpcOutcome outcome) {
-    const json &doc = outcome.document();
-    const bool claimed = outcome.status == 200 && doc.contains("result") && !doc["result"]["resources"].empty();
+    bool claimed = false;
+    if (outcome.status == 200) {
+      try {
+        const json &result = outcome.document().at("result");
+        claimed = result.contains("resources") && !result.at("resources").empty();
+      } catch (const json::exception &) {
+        claimed = true;  // a result nlohmann cannot read (a number beyond a double) holds tasks
+      }
+    }
     if (outcome.status != 200 || claimed || Clock::now() >= poll_deadline_ || server_.shutting_down())
-      return send_json(outcome.status, doc, format_);
+      return send_outcome(outcome);
     // Nothing yet: wait for a wakeup of one of our slots, the recheck, or the deadline.
     waiter_ = server_.hub().add(poll_slots_, seen_, [weak = weak_from_this()](bool shutting_down) {
       if (auto self = weak.lock())

@@ -74,6 +74,33 @@ TEST(Hostile, YamlAliasesOfMappingsAreCutOff) {
   decode_error(doc, Format::Yaml);
 }
 
+TEST(Hostile, YamlAliasesOfALongStringAreCutOffByItsBytes) {
+  // Each alias is one value, but copies 128 KiB: 20,000 of them would be 2.5 GB.
+  const std::string big(128 << 10, 'x');
+  for (const std::string &uses : {std::string("[*s, *s, *s, *s, *s, *s, *s, *s]"), std::string("{*s : 1}")}) {
+    std::string doc = "s: &s " + big + "\nl:\n";
+    for (int i = 0; i < 20000; ++i) doc += "  - " + uses + "\n";
+    const std::string message = decode_error(doc, Format::Yaml);
+    EXPECT_NE(message.find("bytes of text"), std::string::npos) << message;
+  }
+}
+
+TEST(Hostile, YamlAnchorsNobodyAliasesAreNotCopied) {
+  // 120 nested anchors around 300 aliases of a 1,000-item list: within the limits (about 301,000
+  // values). Had every anchored value been kept, the nested ones would copy those 300,000 values
+  // 120 times over (gigabytes); only the aliased list is kept.
+  std::string doc = "a: &a [";
+  for (int i = 0; i < 1000; ++i) doc += i ? ", 0" : "0";
+  doc += "]\nb: ";
+  for (int i = 0; i < 120; ++i) doc += "&x [";
+  for (int i = 0; i < 300; ++i) doc += i ? ", *a" : "*a";
+  doc += std::string(120, ']') + "\n";
+  const json out = decode(doc, Format::Yaml);
+  const json *inner = &out.at("b");
+  for (int i = 0; i < 120; ++i) inner = &inner->at(0);
+  EXPECT_EQ(inner->size(), 1000u);  // the first of the 300 aliases: the list
+}
+
 TEST(Hostile, SmallAliasExpansionIsFine) {
   const json doc = decode(laughs(3, 3), Format::Yaml);
   EXPECT_EQ(doc.at("l3").size(), 3u);
