@@ -169,14 +169,16 @@ class YamlDocumentBuilder : public YAML::EventHandler {
     guarded([&] {
       if (!is_utf8(value)) throw DecodeError("YAML body is not valid UTF-8");
       // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?"; !!str is explicit.
-      const bool is_string = tag == "!" || tag == "tag:yaml.org,2002:str";
-      nlohmann::json read = is_string ? nlohmann::json(value) : plain_scalar(value);
-      if (expecting_key()) {
+      auto read = [&] {
+        const bool is_string = tag == "!" || tag == "tag:yaml.org,2002:str";
+        return is_string ? nlohmann::json(value) : plain_scalar(value);
+      };
+      if (expecting_key()) {  // a key is its text; what it reads as only matters to an alias of it
         count(depth(), 0, value.size());
-        remember(anchor, read, 0, 0, value.size(), value);
+        if (anchor != YAML::NullAnchor) remember(anchor, read(), 0, 0, value.size(), value);
         return set_key(value);
       }
-      add(std::move(read), anchor, value);
+      add(read(), anchor, value);
     });
   }
 
@@ -445,18 +447,16 @@ class YamlWriter {
     }
     out_.push_back(':');
     place_ = Place::AfterKey;
-    key_indent_ = block.indent;
+    child_indent_ = block.indent + 2;
   }
 
   // A scalar in YAML's words already (a number, true, false, null).
   void literal(std::string_view text) {
-    begin_value();
-    if (place_ == Place::AfterKey) out_.push_back(' ');
+    begin_scalar();
     out_ += text;
   }
   void string_value(const std::string &text) {
-    begin_value();
-    if (place_ == Place::AfterKey) out_.push_back(' ');
+    begin_scalar();
     string(text);
   }
   // A float as JSON writes it, with what a 1.1 reader needs to see a float rather than a string:
@@ -497,7 +497,13 @@ class YamlWriter {
     entry(block);
     out_ += "- ";
     place_ = Place::AfterDash;
-    dash_indent_ = block.indent + 2;
+    child_indent_ = block.indent + 2;
+  }
+
+  // A scalar goes on the line of its "key:" or "- ", after a space following the key.
+  void begin_scalar() {
+    begin_value();
+    if (place_ == Place::AfterKey) out_.push_back(' ');
   }
 
   // The line break before an entry: none for the first entry of a block that began at the
@@ -509,8 +515,7 @@ class YamlWriter {
 
   void begin_block(bool map) {
     begin_value();
-    const size_t indent = place_ == Place::Top ? 0 : place_ == Place::AfterKey ? key_indent_ + 2 : dash_indent_;
-    open_.push_back(Block{map, indent, 0, place_});
+    open_.push_back(Block{map, place_ == Place::Top ? 0 : child_indent_, 0, place_});
   }
 
   void end_block(const char *empty) {
@@ -579,8 +584,7 @@ class YamlWriter {
 
   std::vector<Block> open_;
   Place place_ = Place::Top;
-  size_t key_indent_ = 0;   // after "key:": the key's column
-  size_t dash_indent_ = 0;  // after "- ": the column after it
+  size_t child_indent_ = 0;  // the column of a block that begins after the last "key:" or "- "
   std::string out_;
 };
 
