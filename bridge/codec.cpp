@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
-#include <istream>
-#include <streambuf>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 namespace awf::bridge {
 
@@ -106,97 +104,73 @@ nlohmann::json plain_scalar(const std::string &s) {
   return s;
 }
 
-// A YAML document read straight into nlohmann::json from yaml-cpp's parser events. YAML::Load would
-// first build yaml-cpp's own node graph (a shared_ptr per node, and its memory holder), which
-// cost as much as the parse itself for a request's few dozen values.
+// A YAML document read straight into nlohmann::json from libyaml's parser events (YamlReader
+// below pulls them). Building a YAML library's own node graph first cost as much as the parse
+// itself for a request's few dozen values.
 //
 // Aliases are expanded by copying the anchored value. A body with aliases is first read in
 // Measure mode, which counts what the expansion would hold and builds nothing, so that one whose
 // aliases expand past the limits ("billion laughs") is refused before any of it is built
 // (building up to the limit cost hundreds of MB that the thread's malloc arena then kept).
-bool is_utf8(const std::string &s);
+//
+// Anchors are numbered from 1 in the order of the text (0: none), so that the same anchor has the
+// same number in both passes even when its name is used again for another node.
+using AnchorId = size_t;
+constexpr AnchorId kNoAnchor = 0;
 
-class YamlDocumentBuilder : public YAML::EventHandler {
+class YamlDocumentBuilder {
  public:
   // Measure counts what the document holds, aliases expanded, and notes which anchors an alias
   // names; Build builds it, keeping a copy of only those anchored values.
   enum class Mode { Measure, Build };
-  using AnchorSet = std::unordered_set<YAML::anchor_t>;
+  using AnchorSet = std::unordered_set<AnchorId>;
 
   YamlDocumentBuilder(const DecodeLimits &limits, Mode mode, const AnchorSet &aliased)
       : limits_(limits), build_(mode == Mode::Build), aliased_(aliased) {}
 
-  // The document, once the parser has read it all. A value the document may not hold is refused
-  // only then, so that a body with a syntax error later on is answered with that error, as when
-  // the whole text was parsed first.
-  nlohmann::json take() {
-    if (refused_) throw DecodeError(*refused_);
-    return std::move(root_);
-  }
-  // After Measure: the anchors that aliases name (yaml-cpp numbers anchors in the order of the
-  // text, so the ids are the same in the Build pass).
+  // The document, once the parser has read it all. What the document may not hold is refused
+  // (DecodeError) by the event that brings it, and reading stops there: libyaml's scanner slows
+  // down with every open flow level (a body of 256 KiB of "[" took over a minute), so a body
+  // nesting past the limit must not be read to its end.
+  nlohmann::json take() { return std::move(root_); }
+  // After Measure: the anchors that aliases name.
   AnchorSet take_aliased() { return std::move(named_); }
 
-  void OnDocumentStart(const YAML::Mark &) override {}
-  void OnDocumentEnd() override {}
-
-  void OnNull(const YAML::Mark &, YAML::anchor_t anchor) override {
-    guarded([&] {
-      if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
-      add(nullptr, anchor, std::nullopt);
-    });
+  void on_null(AnchorId anchor) {
+    if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
+    add(nullptr, anchor, std::nullopt);
   }
 
-  void OnAlias(const YAML::Mark &, YAML::anchor_t anchor) override {
-    guarded([&] {
-      const auto found = anchors_.find(anchor);
-      if (found == anchors_.end())  // its node is still open: the alias is inside what it names
-        throw DecodeError("YAML alias refers to a node that contains it");
-      named_.insert(anchor);
-      const Anchored &a = found->second;
-      if (expecting_key()) {
-        if (!a.scalar) throw DecodeError("YAML mapping keys must be scalars");
-        count(depth(), 0, a.bytes);
-        return set_key(build_ ? *a.scalar : std::string());
-      }
-      count(depth() + a.height, a.values, a.bytes);
-      place(build_ ? nlohmann::json(a.value) : nlohmann::json(), a.height);
-    });
+  void on_alias(AnchorId anchor) {
+    const auto found = anchors_.find(anchor);
+    if (found == anchors_.end())  // its node is still open: the alias is inside what it names
+      throw DecodeError("YAML alias refers to a node that contains it");
+    named_.insert(anchor);
+    const Anchored &a = found->second;
+    if (expecting_key()) {
+      if (!a.scalar) throw DecodeError("YAML mapping keys must be scalars");
+      count(depth(), 0, a.bytes);
+      return set_key(build_ ? *a.scalar : std::string());
+    }
+    count(depth() + a.height, a.values, a.bytes);
+    place(build_ ? nlohmann::json(a.value) : nlohmann::json(), a.height);
   }
 
-  void OnScalar(const YAML::Mark &, const std::string &tag, YAML::anchor_t anchor,
-                const std::string &value) override {
-    guarded([&] {
-      if (!is_utf8(value)) throw DecodeError("YAML body is not valid UTF-8");
-      // A quoted or block scalar is tagged "!" by yaml-cpp; a plain one "?"; !!str is explicit.
-      auto read = [&] {
-        const bool is_string = tag == "!" || tag == "tag:yaml.org,2002:str";
-        return is_string ? nlohmann::json(value) : plain_scalar(value);
-      };
-      if (expecting_key()) {  // a key is its text; what it reads as only matters to an alias of it
-        count(depth(), 0, value.size());
-        if (anchor != YAML::NullAnchor) remember(anchor, read(), 0, 0, value.size(), value);
-        return set_key(value);
-      }
-      add(read(), anchor, value);
-    });
+  // A scalar that is not null; is_string: quoted, block or tagged !!str (else it reads as a
+  // plain scalar: a boolean, a number or a string).
+  void on_scalar(std::string value, bool is_string, AnchorId anchor) {
+    auto read = [&] { return is_string ? nlohmann::json(value) : plain_scalar(value); };
+    if (expecting_key()) {  // a key is its text; what it reads as only matters to an alias of it
+      count(depth(), 0, value.size());
+      if (anchor != kNoAnchor) remember(anchor, read(), 0, 0, value.size(), value);
+      return set_key(std::move(value));
+    }
+    nlohmann::json read_value = read();
+    add(std::move(read_value), anchor, std::move(value));
   }
 
-  void OnSequenceStart(const YAML::Mark &, const std::string &, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    guarded([&] { open(false, anchor); });
-  }
-  void OnSequenceEnd() override {
-    guarded([&] { close(); });
-  }
-
-  void OnMapStart(const YAML::Mark &, const std::string &, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    guarded([&] { open(true, anchor); });
-  }
-  void OnMapEnd() override {
-    guarded([&] { close(); });
-  }
+  void on_start(bool map, AnchorId anchor) { open(map, anchor); }
+  void on_end() { close(); }
 
  private:
   // What an alias of an anchor adds: how many values, levels and bytes of text (keys and
@@ -213,7 +187,7 @@ class YamlDocumentBuilder : public YAML::EventHandler {
   struct Open {
     bool map;
     nlohmann::json *node;  // nullptr when measuring
-    YAML::anchor_t anchor;
+    AnchorId anchor;
     size_t values_before;  // values_ when it opened
     size_t bytes_before;   // bytes_ when it opened
     size_t height = 0;     // levels below it so far
@@ -242,9 +216,9 @@ class YamlDocumentBuilder : public YAML::EventHandler {
                         " bytes of text (aliases?)");
   }
 
-  void remember(YAML::anchor_t anchor, const nlohmann::json &value, size_t values, size_t height, size_t bytes,
+  void remember(AnchorId anchor, const nlohmann::json &value, size_t values, size_t height, size_t bytes,
                 std::optional<std::string> scalar) {
-    if (anchor == YAML::NullAnchor) return;
+    if (anchor == kNoAnchor) return;
     const bool keep = build_ && aliased_.count(anchor) > 0;
     std::optional<std::string> text;
     if (scalar) text = keep ? std::move(*scalar) : std::string();
@@ -276,14 +250,14 @@ class YamlDocumentBuilder : public YAML::EventHandler {
     return &slot;
   }
 
-  void add(nlohmann::json &&value, YAML::anchor_t anchor, std::optional<std::string> text) {
+  void add(nlohmann::json &&value, AnchorId anchor, std::optional<std::string> text) {
     const size_t bytes = text ? text->size() : 0;
     count(depth(), 1, bytes);
     const nlohmann::json *placed = place(std::move(value));
     remember(anchor, placed ? *placed : nlohmann::json(), 1, 0, bytes, std::move(text));
   }
 
-  void open(bool map, YAML::anchor_t anchor) {
+  void open(bool map, AnchorId anchor) {
     if (expecting_key()) throw DecodeError("YAML mapping keys must be scalars");
     count(depth(), 1, 0);
     const size_t values_before = values_, bytes_before = bytes_;
@@ -301,37 +275,139 @@ class YamlDocumentBuilder : public YAML::EventHandler {
              bytes_ - done.bytes_before, std::nullopt);
   }
 
-  // Runs an event's work until the first refusal; from then on the rest of the events are only
-  // parsed (for their syntax errors), nothing more is built.
-  template <typename Work>
-  void guarded(Work &&work) {
-    if (refused_) return;
-    try {
-      work();
-    } catch (const DecodeError &e) {
-      refused_ = e.what();
-    }
-  }
-
   const DecodeLimits &limits_;
   const bool build_;
   const AnchorSet &aliased_;  // Build: the anchors to keep a copy of
   AnchorSet named_;           // the anchors aliases have named so far
-  std::optional<std::string> refused_;
   nlohmann::json root_;
   std::vector<Open> open_;
-  std::unordered_map<YAML::anchor_t, Anchored> anchors_;
+  std::unordered_map<AnchorId, Anchored> anchors_;
   size_t values_ = 0;
   size_t bytes_ = 0;
 };
 
-// An istream over a body without copying it (YAML::Parser reads from a stream).
-class ViewStreamBuf : public std::streambuf {
+// Pulls libyaml's parser events over a body (read in place, not copied) into a builder: the first
+// document of the body, which must be the only one. libyaml's reader refuses input that is not
+// UTF-8 (or UTF-16 with a byte order mark, which it converts) and the control characters YAML
+// does not allow, and its escapes cannot make a surrogate, so every string it hands over is UTF-8.
+class YamlReader {
  public:
-  explicit ViewStreamBuf(std::string_view text) {
-    char *begin = const_cast<char *>(text.data());  // only ever read
-    setg(begin, begin, begin + text.size());
+  explicit YamlReader(std::string_view body) {
+    if (!yaml_parser_initialize(&parser_)) throw std::bad_alloc();
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char *>(body.data()), body.size());
   }
+  ~YamlReader() { yaml_parser_delete(&parser_); }
+  YamlReader(const YamlReader &) = delete;
+  YamlReader &operator=(const YamlReader &) = delete;
+
+  // Feeds the document to the builder; an empty body is the null document. Throws DecodeError
+  // for a syntax error.
+  void read(YamlDocumentBuilder &builder) {
+    for (;;) {
+      Event event(*this);
+      switch (event->type) {
+        case YAML_STREAM_START_EVENT:
+        case YAML_NO_EVENT:
+          break;
+        case YAML_STREAM_END_EVENT:
+          return;
+        case YAML_DOCUMENT_START_EVENT:
+          if (documents_++ > 0)
+            throw DecodeError("malformed YAML at line " + std::to_string(event->start_mark.line + 1) +
+                              ": the body holds more than one document (---); send one, or a list of calls (a batch)");
+          break;
+        case YAML_DOCUMENT_END_EVENT:
+          break;  // read on: what follows must be the end of the body
+        case YAML_ALIAS_EVENT:
+          builder.on_alias(alias(event->data.alias.anchor));
+          break;
+        case YAML_SCALAR_EVENT: {
+          const auto &scalar = event->data.scalar;
+          const AnchorId anchor = define(scalar.anchor);
+          std::string text(reinterpret_cast<const char *>(scalar.value), scalar.length);
+          const bool plain = scalar.style == YAML_PLAIN_SCALAR_STYLE;
+          const char *tag = reinterpret_cast<const char *>(scalar.tag);
+          if (!tag && plain && is_yaml_null(text)) {
+            builder.on_null(anchor);
+            break;
+          }
+          // Untagged: plain reads as what it looks like, quoted and block are strings. "!" is the
+          // non-specific tag of a quoted scalar; !!str is explicit; other tags are not kept.
+          const bool is_string =
+              tag ? std::string_view(tag) == "!" || std::string_view(tag) == YAML_STR_TAG : !plain;
+          builder.on_scalar(std::move(text), is_string, anchor);
+          break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+          builder.on_start(false, define(event->data.sequence_start.anchor));
+          break;
+        case YAML_MAPPING_START_EVENT:
+          builder.on_start(true, define(event->data.mapping_start.anchor));
+          break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+          builder.on_end();
+          break;
+      }
+    }
+  }
+
+ private:
+  // One event, freed however the step that reads it ends.
+  class Event {
+   public:
+    explicit Event(YamlReader &reader) {
+      if (!yaml_parser_parse(&reader.parser_, &event_)) throw DecodeError(reader.syntax_error());
+    }
+    ~Event() { yaml_event_delete(&event_); }
+    Event(const Event &) = delete;
+    Event &operator=(const Event &) = delete;
+    const yaml_event_t *operator->() const { return &event_; }
+
+   private:
+    yaml_event_t event_;
+  };
+
+  // "malformed YAML at line 2, column 1: did not find expected ',' or ']' (while parsing a flow
+  // sequence from line 1, column 4)"; the reader's errors (not UTF-8, control characters) by byte.
+  std::string syntax_error() const {
+    const char *problem = parser_.problem ? parser_.problem : "unreadable";
+    if (parser_.error == YAML_MEMORY_ERROR) throw std::bad_alloc();
+    if (parser_.error == YAML_READER_ERROR)
+      return "malformed YAML at byte " + std::to_string(parser_.problem_offset) + ": " + problem +
+             (parser_.problem_value >= 0 ? " (" + hex(parser_.problem_value) + ")" : "");
+    std::string message = "malformed YAML at " + position(parser_.problem_mark) + ": " + problem;
+    if (parser_.context)
+      message += std::string(" (") + parser_.context + " from " + position(parser_.context_mark) + ")";
+    return message;
+  }
+  static std::string hex(int value) {
+    char out[16];
+    std::snprintf(out, sizeof out, "0x%02X", static_cast<unsigned>(value));
+    return out;
+  }
+  static std::string position(const yaml_mark_t &mark) {
+    return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
+  }
+
+  AnchorId define(const yaml_char_t *name) {
+    if (!name) return kNoAnchor;
+    const AnchorId id = ++anchors_defined_;
+    ids_[reinterpret_cast<const char *>(name)] = id;  // a name used again names the new node
+    return id;
+  }
+  AnchorId alias(const yaml_char_t *name) const {
+    const auto found = ids_.find(reinterpret_cast<const char *>(name));
+    if (found == ids_.end())
+      throw DecodeError(std::string("malformed YAML: the alias *") + reinterpret_cast<const char *>(name) +
+                        " names no anchor before it");
+    return found->second;
+  }
+
+  yaml_parser_t parser_{};
+  int documents_ = 0;
+  AnchorId anchors_defined_ = 0;
+  std::unordered_map<std::string, AnchorId> ids_;
 };
 
 // --- YAML output ------------------------------------------------------------------------
@@ -423,7 +499,7 @@ std::string repaired_utf8(const std::string &s) {
 // Block-style YAML, written directly: the bridge answers every YAML request with it, and a
 // general emitter re-checks each scalar with regular expressions (a quarter of the bridge's CPU
 // in a YAML lifecycle). The quoting decisions are ours anyway (needs_quotes, has_unsafe_chars).
-// Layout is yaml-cpp's with indent 2: "key:\n  - item", "- k: v\n  k2: v2", "- - 1".
+// Block layout with indent 2: "key:\n  - item", "- k: v\n  k2: v2", "- - 1".
 //
 // It takes a document as events (begin/end of mappings and sequences, keys, scalars), so that a
 // document (write_document) and the database's JSON text read by nlohmann's SAX parser
@@ -730,15 +806,8 @@ nlohmann::json decode(std::string_view body, Format format, const DecodeLimits &
   // have them is measured first, and built only within the limits.
   YamlDocumentBuilder::AnchorSet aliased;
   auto read = [&](YamlDocumentBuilder::Mode mode) {
-    ViewStreamBuf buffer(body);
-    std::istream stream(&buffer);
     YamlDocumentBuilder builder(limits, mode, aliased);
-    try {
-      YAML::Parser parser(stream);
-      parser.HandleNextDocument(builder);  // the first document, as YAML::Load reads; none: null
-    } catch (const YAML::Exception &e) {
-      throw DecodeError(std::string("malformed YAML: ") + e.what());
-    }
+    YamlReader(body).read(builder);
     nlohmann::json doc = builder.take();
     if (mode == YamlDocumentBuilder::Mode::Measure) aliased = builder.take_aliased();
     return doc;

@@ -9,9 +9,9 @@ PACKAGES=(
   # PostgreSQL 15 server, PGXS, pg_regress and isolationtester
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   # libraries
-  libpqxx-dev libpq-dev nlohmann-json3-dev libyaml-cpp-dev libboost-dev libssl-dev
-  # tests
-  libgtest-dev googletest curl jq procps python3
+  libpqxx-dev libpq-dev nlohmann-json3-dev libyaml-dev libboost-dev libssl-dev
+  # tests (yaml-cpp: a second YAML reader of what the bridge writes)
+  libgtest-dev googletest libyaml-cpp-dev curl jq procps python3
   # the fuzz harness: clang with libFuzzer and the sanitizers' runtimes
   clang libclang-rt-14-dev
 )

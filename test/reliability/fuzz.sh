@@ -235,8 +235,8 @@ fi
 mkdir -p "$OUT/obj" "$OUT/corpus" "$OUT/artifacts" "$OUT/logs"
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 CXXFLAGS=(-std=c++17 -g -O1 -D_GLIBCXX_ASSERTIONS "${SAN[@]}" -I"$ROOT/bridge" -I"$ROOT/src"
-          -I"$ROOT/test/reliability" $(pkg-config --cflags yaml-cpp libpqxx))
-LIBS=($(pkg-config --libs yaml-cpp libpqxx) -lpq -lcrypto -lcrypt)
+          -I"$ROOT/test/reliability" $(pkg-config --cflags yaml-0.1 libpqxx))
+LIBS=($(pkg-config --libs yaml-0.1 libpqxx) -lpq -lcrypto -lcrypt)
 BRIDGE_SOURCES=(bridge/codec.cpp bridge/rpc_request.cpp bridge/http_errors.cpp bridge/nlflow.cpp bridge/xina.cpp
                 bridge/config.cpp bridge/auth.cpp src/core/errors.cpp src/core/methods.cpp src/core/wakeup_slots.cpp
                 test/reliability/fuzz_pipeline.cpp)

@@ -255,11 +255,9 @@ else
 fi
 
 # --- what a YAML body within the limits may cost ------------------------------------------------
-# yaml-cpp holds ~500 bytes per value while it parses (its scanner's tokens and its node graph):
-# 1 MiB of YAML flow sequence ("[1,1,1,...]", 524,000 values) would peak at ~250 MB, which the
-# thread's malloc arena then keeps (the same body as JSON: ~25 MB). So YAML bodies have a cap of
-# their own (--yaml-body-limit, 256 KiB): the 1 MiB one gets 413 before it is parsed, and the
-# largest one allowed, as dense as YAML gets, keeps the bridge's peak under MAX_HWM_MB.
+# YAML bodies have a cap of their own (--yaml-body-limit, 256 KiB: deep nesting reads slowly, see
+# config.hpp): the 1 MiB one gets 413 before it is parsed, and the largest one allowed, as dense
+# as YAML gets (131,000 values), keeps the bridge's peak under MAX_HWM_MB.
 flow_yaml() {  # flow_yaml FILE BYTES: a poll whose junk key is a flow sequence of 1s, BYTES long
   python3 - "$1" "$2" <<'PY'
 import sys

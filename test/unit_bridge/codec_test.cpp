@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "codec.hpp"
 #include "fixtures.hpp"
 #include "support.hpp"
@@ -220,14 +222,13 @@ TEST(YamlScalars, AnAliasInsideWhatItNamesIsRefused) {
   EXPECT_THROW(decode("&x {k: *x}\n", Format::Yaml), DecodeError);
 }
 
-TEST(YamlScalars, ASyntaxErrorIsReportedBeforeWhatTheDocumentMayNotHold) {
-  // A mapping key that is a sequence, then a flow mapping that never ends: the body is malformed.
-  try {
-    decode("? [a]\n: 1\nb: {c: 2\n", Format::Yaml);
-    FAIL() << "no DecodeError";
-  } catch (const DecodeError &e) {
-    EXPECT_NE(std::string(e.what()).find("malformed YAML"), std::string::npos) << e.what();
-  }
+TEST(YamlScalars, TheFirstProblemInTheTextIsReported) {
+  // Reading stops at the first problem: a key that is a sequence before a flow mapping that never
+  // ends, and the other way round.
+  const std::string key_first = decode_error("? [a]\n: 1\nb: {c: 2\n", Format::Yaml);
+  EXPECT_NE(key_first.find("keys must be scalars"), std::string::npos) << key_first;
+  const std::string syntax_first = decode_error("b: {c: 2\n? [a]\n: 1\n", Format::Yaml);
+  EXPECT_NE(syntax_first.find("malformed YAML"), std::string::npos) << syntax_first;
 }
 
 TEST(YamlScalars, InvalidUtf8IsRefusedEvenInAValueALaterKeyReplaces) {
@@ -236,9 +237,19 @@ TEST(YamlScalars, InvalidUtf8IsRefusedEvenInAValueALaterKeyReplaces) {
 
 TEST(YamlScalars, EmptyBodyIsNull) { EXPECT_TRUE(decode("", Format::Yaml).is_null()); }
 
-TEST(YamlScalars, OnlyTheFirstDocumentCounts) {
-  // Not an error; documented here so a change is a decision.
-  EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":1})"), decode("a: 1\n---\nb: 2\n", Format::Yaml)));
+TEST(YamlScalars, MoreThanOneDocumentIsRefused) {
+  // A second document would otherwise be dropped unread: two calls sent as two documents must be
+  // sent as a list (a batch) instead.
+  for (const std::string body : {"a: 1\n---\nb: 2\n", "---\na: 1\n...\n---\n", "- 1\n--- [2]\n"}) {
+    SCOPED_TRACE(body);
+    try {
+      decode(body, Format::Yaml);
+      ADD_FAILURE() << "decoded";
+    } catch (const DecodeError &e) {
+      EXPECT_NE(std::string(e.what()).find("more than one document"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":1})"), decode("---\na: 1\n...\n", Format::Yaml)));
 }
 
 TEST(YamlScalars, NonScalarKeysAreRejected) {
@@ -303,6 +314,69 @@ TEST(RoundTrip, TrickyStringsAtTheTopLevel) {
     ASSERT_NO_THROW(back = decode(text, Format::Yaml)) << printable(s) << " emitted as:\n" << text;
     EXPECT_TRUE(SameTypedJson(json(s), back)) << printable(s) << " emitted as:\n" << text;
   }
+}
+
+// --- A second reader ----------------------------------------------------------------------------
+// The bridge reads YAML with libyaml (a 1.1 reader); what it writes must read the same to a 1.2
+// reader too. yaml-cpp is that reader here: its document, with its own rules for plain scalars
+// (null, an integer, a float, a boolean, else a string) and every quoted scalar a string.
+
+json read_with_yaml_cpp(const YAML::Node &node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto &item : node) out.push_back(read_with_yaml_cpp(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto &entry : node) out[entry.first.Scalar()] = read_with_yaml_cpp(entry.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  if (node.Tag() != "?") return node.Scalar();
+  int64_t integer = 0;
+  double number = 0;
+  bool boolean = false;
+  if (YAML::convert<int64_t>::decode(node, integer)) return integer;
+  if (YAML::convert<double>::decode(node, number)) return number;
+  if (YAML::convert<bool>::decode(node, boolean)) return boolean;
+  return node.Scalar();
+}
+
+json read_with_yaml_cpp(const std::string &text) { return read_with_yaml_cpp(YAML::Load(text)); }
+
+TEST(SecondReader, TrickyStringsStayStrings) {
+  for (const auto &s : tricky_strings()) {
+    const json doc = {{"value", s}, {s, json::array({s})}};
+    const std::string text = encode(doc, Format::Yaml);
+    json back;
+    ASSERT_NO_THROW(back = read_with_yaml_cpp(text)) << printable(s) << " emitted as:\n" << text;
+    EXPECT_TRUE(SameTypedJson(doc, back)) << printable(s) << " emitted as:\n" << text;
+  }
+}
+
+TEST(SecondReader, SeedExamplesReadTheSame) {
+  for (const auto &example : kSeedExamples) {
+    SCOPED_TRACE(std::string(example.method) + " " + example.kind);
+    const json doc = json::parse(example.json);
+    const std::string text = encode(doc, Format::Yaml);
+    EXPECT_TRUE(SameTypedJson(doc, read_with_yaml_cpp(text))) << text;
+    // and the seed's own YAML reads to both readers as documented
+    EXPECT_TRUE(SameTypedJson(read_with_yaml_cpp(std::string(example.yaml)), decode(example.yaml, Format::Yaml)));
+  }
+}
+
+TEST(SecondReader, NumbersKeepTheirKind) {
+  const json doc = {{"int", -42}, {"big", int64_t{1} << 62}, {"half", 1.5}, {"huge", 1e300}, {"tiny", 5e-324},
+                    {"two", 2.0}, {"t", true}, {"f", false}, {"none", nullptr}};
+  const std::string text = encode(doc, Format::Yaml);
+  EXPECT_TRUE(SameTypedJson(doc, read_with_yaml_cpp(text))) << text;
 }
 
 TEST(RoundTrip, TrickyStringsThroughJson) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec.hpp"
+
 namespace awf::bridge::test {
 
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -125,6 +127,20 @@ inline ::testing::AssertionResult SameTypedJson(const nlohmann::json &expected, 
   if (detail::same_typed(expected, actual, "$", why)) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << why << "\n  expected: " << detail::show(expected)
                                        << "\n  actual:   " << detail::show(actual);
+}
+
+// Decodes and expects a DecodeError; returns its message.
+inline std::string decode_error(const std::string &body, Format format, const DecodeLimits &limits = {}) {
+  try {
+    const nlohmann::json doc = decode(body, format, limits);
+    ADD_FAILURE() << "decoded without error to " << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 200);
+  } catch (const DecodeError &e) {
+    EXPECT_STRNE(e.what(), "");
+    return e.what();
+  } catch (const std::exception &e) {
+    ADD_FAILURE() << "threw something other than DecodeError: " << e.what();
+  }
+  return {};
 }
 
 }  // namespace awf::bridge::test
