@@ -162,7 +162,10 @@ class YamlDocumentBuilder {
     auto read = [&] { return is_string ? nlohmann::json(value) : plain_scalar(value); };
     if (expecting_key()) {  // a key is its text; what it reads as only matters to an alias of it
       count(depth(), 0, value.size());
-      if (anchor != kNoAnchor) remember(anchor, read(), 0, 0, value.size(), value);
+      if (anchor != kNoAnchor) {
+        const nlohmann::json key_value = read();
+        remember(anchor, &key_value, 0, 0, value.size(), value);
+      }
       return set_key(std::move(value));
     }
     nlohmann::json read_value = read();
@@ -216,13 +219,15 @@ class YamlDocumentBuilder {
                         " bytes of text (aliases?)");
   }
 
-  void remember(AnchorId anchor, const nlohmann::json &value, size_t values, size_t height, size_t bytes,
+  // Notes an anchored value (value: where it was placed; nullptr when measuring). Only a value an
+  // alias names is copied: the rest are only counted.
+  void remember(AnchorId anchor, const nlohmann::json *value, size_t values, size_t height, size_t bytes,
                 std::optional<std::string> scalar) {
     if (anchor == kNoAnchor) return;
-    const bool keep = build_ && aliased_.count(anchor) > 0;
+    const bool keep = build_ && value && aliased_.count(anchor) > 0;
     std::optional<std::string> text;
     if (scalar) text = keep ? std::move(*scalar) : std::string();
-    anchors_[anchor] = Anchored{keep ? value : nlohmann::json(), values, height, bytes, std::move(text)};
+    anchors_[anchor] = Anchored{keep ? *value : nlohmann::json(), values, height, bytes, std::move(text)};
   }
 
   // Puts a finished value where the document is: the root, the open sequence's next item or the
@@ -254,7 +259,7 @@ class YamlDocumentBuilder {
     const size_t bytes = text ? text->size() : 0;
     count(depth(), 1, bytes);
     const nlohmann::json *placed = place(std::move(value));
-    remember(anchor, placed ? *placed : nlohmann::json(), 1, 0, bytes, std::move(text));
+    remember(anchor, placed, 1, 0, bytes, std::move(text));
   }
 
   void open(bool map, AnchorId anchor) {
@@ -271,8 +276,8 @@ class YamlDocumentBuilder {
     Open done = std::move(open_.back());
     open_.pop_back();
     if (!open_.empty()) open_.back().height = std::max(open_.back().height, done.height + 1);
-    remember(done.anchor, done.node ? *done.node : nlohmann::json(), values_ - done.values_before + 1, done.height,
-             bytes_ - done.bytes_before, std::nullopt);
+    remember(done.anchor, done.node, values_ - done.values_before + 1, done.height, bytes_ - done.bytes_before,
+             std::nullopt);
   }
 
   const DecodeLimits &limits_;
@@ -292,9 +297,16 @@ class YamlDocumentBuilder {
 // does not allow, and its escapes cannot make a surrogate, so every string it hands over is UTF-8.
 class YamlReader {
  public:
+  // Directives (%YAML, %TAG) a body may have. libyaml compares each %TAG with every one before it,
+  // all before the document's first event: 20,000 of them (256 KiB) took 0.6 s.
+  static constexpr size_t kMaxDirectives = 16;
+
   explicit YamlReader(std::string_view body) {
+    refuse_many_directives(body);
     if (!yaml_parser_initialize(&parser_)) throw std::bad_alloc();
-    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char *>(body.data()), body.size());
+    // An empty view may have no data; libyaml asserts that it has.
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char *>(body.empty() ? "" : body.data()),
+                                 body.size());
   }
   ~YamlReader() { yaml_parser_delete(&parser_); }
   YamlReader(const YamlReader &) = delete;
@@ -307,9 +319,9 @@ class YamlReader {
       Event event(*this);
       switch (event->type) {
         case YAML_STREAM_START_EVENT:
-        case YAML_NO_EVENT:
           break;
         case YAML_STREAM_END_EVENT:
+        case YAML_NO_EVENT:  // only after the end of the stream
           return;
         case YAML_DOCUMENT_START_EVENT:
           if (documents_++ > 0)
@@ -319,7 +331,7 @@ class YamlReader {
         case YAML_DOCUMENT_END_EVENT:
           break;  // read on: what follows must be the end of the body
         case YAML_ALIAS_EVENT:
-          builder.on_alias(alias(event->data.alias.anchor));
+          builder.on_alias(alias(event->data.alias.anchor, event->start_mark));
           break;
         case YAML_SCALAR_EVENT: {
           const auto &scalar = event->data.scalar;
@@ -331,8 +343,8 @@ class YamlReader {
             builder.on_null(anchor);
             break;
           }
-          // Untagged: plain reads as what it looks like, quoted and block are strings. "!" is the
-          // non-specific tag of a quoted scalar; !!str is explicit; other tags are not kept.
+          // Untagged: plain reads as what it looks like, quoted and block are strings. An explicit
+          // "!" (the non-specific tag) and !!str make a string; other tags are not kept.
           const bool is_string =
               tag ? std::string_view(tag) == "!" || std::string_view(tag) == YAML_STR_TAG : !plain;
           builder.on_scalar(std::move(text), is_string, anchor);
@@ -396,12 +408,24 @@ class YamlReader {
     ids_[reinterpret_cast<const char *>(name)] = id;  // a name used again names the new node
     return id;
   }
-  AnchorId alias(const yaml_char_t *name) const {
-    const auto found = ids_.find(reinterpret_cast<const char *>(name));
-    if (found == ids_.end())
-      throw DecodeError(std::string("malformed YAML: the alias *") + reinterpret_cast<const char *>(name) +
-                        " names no anchor before it");
+  AnchorId alias(const yaml_char_t *name, const yaml_mark_t &at) const {
+    const std::string_view text = reinterpret_cast<const char *>(name);
+    const auto found = ids_.find(std::string(text));
+    if (found == ids_.end()) {
+      const std::string shown = text.size() > 64 ? std::string(text.substr(0, 64)) + "..." : std::string(text);
+      throw DecodeError("malformed YAML at " + position(at) + ": the alias *" + shown + " names no anchor before it");
+    }
     return found->second;
+  }
+
+  // Counts the lines that begin with "%" (where a directive is) and refuses a body with more than
+  // kMaxDirectives before libyaml reads any of them.
+  static void refuse_many_directives(std::string_view body) {
+    size_t lines = !body.empty() && body.front() == '%';
+    for (size_t at = body.find("\n%"); at != std::string_view::npos; at = body.find("\n%", at + 2))
+      if (++lines > kMaxDirectives)
+        throw DecodeError("YAML body has more than " + std::to_string(kMaxDirectives) +
+                          " directive lines (%YAML, %TAG); a request needs none");
   }
 
   yaml_parser_t parser_{};

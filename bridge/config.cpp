@@ -56,7 +56,7 @@ std::string usage() {
          "                          10 ms (a lock wait, a slow call)\n"
          "  --group-limit N         most /rpc calls in one group; 1 runs every call alone [" + std::to_string(d.group_limit) + "]\n"
          "  --body-limit BYTES      largest request body; larger gets 413 [" + std::to_string(d.body_limit) + "]\n"
-         "  --yaml-body-limit BYTES largest YAML body (256 KiB nesting deep on every line takes ~0.4 s to read) [" + std::to_string(d.yaml_body_limit) + "]\n"
+         "  --yaml-body-limit BYTES largest YAML body (the slowest 256 KiB take ~90 ms to read) [" + std::to_string(d.yaml_body_limit) + "]\n"
          "  --header-timeout MS     time to receive a request [" + std::to_string(d.header_timeout_ms) + "]\n"
          "  --idle-timeout MS       keep-alive idle time [" + std::to_string(d.idle_timeout_ms) + "]\n"
          "  --max-connections N     open HTTP connections; more are refused [" + std::to_string(d.max_connections) + "]\n"

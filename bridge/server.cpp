@@ -337,7 +337,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- POST /rpc -------------------------------------------------------------------------
 
-  // libyaml's scanner and the request read from a large body leave MBs free in this thread's
+  // The request read from a large body (nlohmann's values) leaves MBs free in this thread's
   // malloc arena, which glibc would keep: give them back, so that one large YAML request does not
   // raise the bridge's resident memory for good. Small bodies (the usual executor call) skip it:
   // it walks the arenas.

@@ -222,9 +222,10 @@ TEST(YamlScalars, AnAliasInsideWhatItNamesIsRefused) {
   EXPECT_THROW(decode("&x {k: *x}\n", Format::Yaml), DecodeError);
 }
 
-TEST(YamlScalars, TheFirstProblemInTheTextIsReported) {
-  // Reading stops at the first problem: a key that is a sequence before a flow mapping that never
-  // ends, and the other way round.
+TEST(YamlScalars, ReadingStopsAtTheFirstProblem) {
+  // A key that is a sequence before a flow mapping that never ends, and the other way round.
+  // (libyaml checks the encoding up to 16 KiB ahead of the parse: bytes that are not UTF-8 there
+  // are reported first.)
   const std::string key_first = decode_error("? [a]\n: 1\nb: {c: 2\n", Format::Yaml);
   EXPECT_NE(key_first.find("keys must be scalars"), std::string::npos) << key_first;
   const std::string syntax_first = decode_error("b: {c: 2\n? [a]\n: 1\n", Format::Yaml);
@@ -251,6 +252,22 @@ TEST(YamlScalars, MoreThanOneDocumentIsRefused) {
   }
   EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":1})"), decode("---\na: 1\n...\n", Format::Yaml)));
 }
+
+TEST(YamlScalars, ADirectiveOrTwoAreReadButNotThousands) {
+  EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":1})"), decode("%YAML 1.1\n%TAG !e! tag:example.com,2000:\n---\na: 1\n", Format::Yaml)));
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += "%TAG !t" + std::to_string(i) + "! tag:example.com,2000:\n";
+  const std::string message = decode_error(many + "--- 1\n", Format::Yaml);
+  EXPECT_NE(message.find("directive"), std::string::npos) << message;
+}
+
+TEST(YamlScalars, AnUndefinedAliasIsNamedShortlyWithItsPlace) {
+  const std::string message = decode_error("a: 1\nb: *" + std::string(10000, 'n') + "\n", Format::Yaml);
+  EXPECT_NE(message.find("line 2"), std::string::npos) << message;
+  EXPECT_LT(message.size(), 200u) << message;
+}
+
+TEST(YamlScalars, AnEmptyViewIsNull) { EXPECT_TRUE(decode(std::string_view(), Format::Yaml).is_null()); }
 
 TEST(YamlScalars, NonScalarKeysAreRejected) {
   EXPECT_THROW(decode("? [a, b]\n: 1\n", Format::Yaml), DecodeError);
