@@ -385,9 +385,13 @@ class YamlReader {
   std::string syntax_error() const {
     const char *problem = parser_.problem ? parser_.problem : "unreadable";
     if (parser_.error == YAML_MEMORY_ERROR) throw std::bad_alloc();
-    if (parser_.error == YAML_READER_ERROR)
-      return "malformed YAML at byte " + std::to_string(parser_.problem_offset) + ": " + problem +
-             (parser_.problem_value >= 0 ? " (" + hex(parser_.problem_value) + ")" : "");
+    if (parser_.error == YAML_READER_ERROR) {
+      std::string message = "malformed YAML at byte " + std::to_string(parser_.problem_offset) + ": " + problem;
+      if (parser_.problem_value >= 0) message += " (" + hex(parser_.problem_value) + ")";
+      // NUL bytes are what UTF-16 without a byte order mark, or UTF-32, looks like to libyaml.
+      if (parser_.problem_value == 0) message += "; send UTF-8 (UTF-16 needs a byte order mark; UTF-32 is not read)";
+      return message;
+    }
     std::string message = "malformed YAML at " + position(parser_.problem_mark) + ": " + problem;
     if (parser_.context)
       message += std::string(" (") + parser_.context + " from " + position(parser_.context_mark) + ")";

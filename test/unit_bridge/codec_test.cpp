@@ -267,6 +267,14 @@ TEST(YamlScalars, AnUndefinedAliasIsNamedShortlyWithItsPlace) {
   EXPECT_LT(message.size(), 200u) << message;
 }
 
+TEST(YamlScalars, Utf16WithAByteOrderMarkIsRead) {
+  const std::string utf16le("\xff\xfe" "a\0:\0 \0" "1\0\n\0", 12);
+  EXPECT_TRUE(SameTypedJson(json::parse(R"({"a":1})"), decode(utf16le, Format::Yaml)));
+  // Without one, libyaml sees NUL bytes: the message says what to send.
+  const std::string message = decode_error(std::string("a\0:\0 \0" "1\0\n\0", 10), Format::Yaml);
+  EXPECT_NE(message.find("send UTF-8"), std::string::npos) << message;
+}
+
 TEST(YamlScalars, AnEmptyViewIsNull) { EXPECT_TRUE(decode(std::string_view(), Format::Yaml).is_null()); }
 
 TEST(YamlScalars, NonScalarKeysAreRejected) {
