@@ -78,11 +78,7 @@ std::optional<nlohmann::json> yaml_number(const std::string &s) {
     ++j;
     while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j, ++digits;
   }
-  if (digits == 0) {
-    const std::string rest = lower(s.substr(i));
-    if (rest == ".inf" || rest == ".nan") return std::nullopt;  // not representable in JSON
-    return std::nullopt;
-  }
+  if (digits == 0) return std::nullopt;  // a string: .inf and .nan too, which JSON cannot hold
   if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
     ++j;
     if (j < s.size() && (s[j] == '-' || s[j] == '+')) ++j;
