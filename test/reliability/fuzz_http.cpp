@@ -136,9 +136,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const size_t used = parser.put(input, ec);
       input += used;
       if (ec == http::error::need_more) {
+        // All the input was given, so needing more means the request is cut short: what the
+        // server sees when the client closes here. Beast's read loop calls put() again only with
+        // more bytes than before (the chunk parser asserts it), and none will come: end of input.
         ec = {};
-        // The header is read whole: with all the input given, needing more means it is cut short.
-        if (used == 0) input = net::const_buffer();
+        input = net::const_buffer();
         continue;
       }
       if (ec) break;
