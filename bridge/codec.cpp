@@ -436,9 +436,10 @@ class YamlReader {
 
 // --- YAML output ------------------------------------------------------------------------
 
-// Characters a YAML reader must not be given literally: C0 controls, DEL and C1 controls are not
-// printable; NEL, LS and PS (U+0085, U+2028, U+2029) are line breaks to a 1.1 reader, which would
-// fold them. Strings with any of them are written double-quoted with these escaped.
+// Characters a YAML reader must not be given literally: C0 controls, DEL, C1 controls and the
+// noncharacters U+FFFE and U+FFFF are not printable (libyaml refuses them); NEL, LS and PS
+// (U+0085, U+2028, U+2029) are line breaks to a 1.1 reader, which would fold them. Strings with
+// any of them are written double-quoted with these escaped.
 bool has_unsafe_chars(const std::string &s) {
   const size_t n = s.size();
   for (size_t i = 0; i < n; ++i) {
@@ -447,6 +448,8 @@ bool has_unsafe_chars(const std::string &s) {
     if (c == 0xc2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;  // C1
     if (c == 0xe2 && i + 2 < n && s[i + 1] == '\x80' && (s[i + 2] == '\xa8' || s[i + 2] == '\xa9'))
       return true;  // LS, PS
+    if (c == 0xef && i + 2 < n && s[i + 1] == '\xbf' && (s[i + 2] == '\xbe' || s[i + 2] == '\xbf'))
+      return true;  // U+FFFE, U+FFFF
   }
   return false;
 }
@@ -674,6 +677,10 @@ class YamlWriter {
       } else if (c == 0xe2 && next == 0x80 && i + 2 < text.size() &&
                  (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {  // LS, PS
         out_ += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+        i += 2;
+      } else if (c == 0xef && next == 0xbf && i + 2 < text.size() &&
+                 (text[i + 2] == '\xbe' || text[i + 2] == '\xbf')) {  // U+FFFE, U+FFFF
+        out_ += text[i + 2] == '\xbe' ? "\\ufffe" : "\\uffff";
         i += 2;
       } else {
         out_.push_back(static_cast<char>(c));

@@ -301,7 +301,7 @@ const std::vector<std::string> &tricky_strings() {
       "bell\a", "del\x7f", "esc\x1b[0m", "\xc2\x80 C1", "x\xc2\x9f" "y", "a\xc2\x85" "b", "a\xe2\x80\xa8" "b",
       "a\xe2\x80\xa9" "b", "\xc2\xa9 not a control", "\xc3\xbc\t\xe2\x9c\x93\x7f\xf0\x9f\x98\x80\xc3\xbf" "end",
       "\xef\xbb\xbf" "bom", "\xc2\xa0nbsp\xc2\xa0", "\xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9 \xe2\x9c\x93",
-      "\xf0\x9f\x98\x80 emoji", std::string(300, 'x') + " " + std::string(300, 'y'),
+      "\xf0\x9f\x98\x80 emoji", "a\xef\xbf\xbe" "b", "\xef\xbf\xbf", "\xef\xbf\xbd replacement", std::string(300, 'x') + " " + std::string(300, 'y'),
       "awf.task/poll", "https://example.com/a?b=c#d", "a  b", "a: b # c"};
   return strings;
 }
