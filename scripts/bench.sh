@@ -59,9 +59,10 @@ if [ -z "${AWF_BENCH_INNER:-}" ]; then
   bash scripts/build.sh >/dev/null || { echo "bench.sh: the build failed (run scripts/build.sh)" >&2; exit 1; }
   mkdir -p "$OUT"
   # max_wal_size: the depth test writes millions of rows; with the default 1 GB the runs after it
-  # would measure checkpoints.
+  # would measure checkpoints. autovacuum_naptime: as scripts/setup.sh sets it (README, "What was tuned").
   AWF_BENCH_INNER=1 pg_virtualenv -t -v 15 -o shared_preload_libraries=awf -o awf.database=postgres \
     -o synchronous_commit=on -o max_connections=200 -o shared_buffers=512MB -o max_wal_size=4GB \
+    -o autovacuum_naptime=10s \
     bash "$0" "$([ "$QUICK" = 1 ] && echo --quick || echo --full)" --out "$OUT" --seconds "$SECONDS_PER_RUN"
   status=$?
   [ "$QUICK" = 1 ] && exit $status
@@ -108,7 +109,7 @@ GP
     echo "The soak (targets 7 and 8): 8 executors, retention 60 s, a REPEATABLE READ snapshot held"
     echo "where marked; sizes after each minute:"
     echo
-    echo "| minute | lifecycles/s | snapshot | awf.task, its indexes, awf.task_log; tasks |"
+    echo "| minute | lifecycles/s | snapshot | awf.task, its indexes, awf.task_log; tasks, dead row versions (pgstat's estimate) |"
     echo "|---|---|---|---|"
     awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$OUT/soak.tsv"
     echo
@@ -352,7 +353,8 @@ sizes() {
   psql_q -c "SELECT pg_size_pretty(pg_table_size('awf.task')) || ' table, ' ||
                     pg_size_pretty(pg_indexes_size('awf.task')) || ' indexes, ' ||
                     pg_size_pretty(pg_total_relation_size('awf.task_log')) || ' log; ' ||
-                    (SELECT count(*) FROM awf.task) || ' tasks'"
+                    (SELECT count(*) FROM awf.task) || ' tasks, ' ||
+                    (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'awf.task'::regclass) || ' dead'"
 }
 : >"$OUT/soak.tsv"
 holder=

@@ -29,6 +29,9 @@ if ! pg_lsclusters -h | awk '{print $1 "/" $2}' | grep -qx "15/$CLUSTER"; then
 fi
 # The background worker runs timeouts, retries and retention in the database "awf".
 pg_conftool 15 "$CLUSTER" set awf.database awf
+# A queue leaves a dead row version per transition: with the default naptime (1 min) autovacuum
+# visits awf.task once a minute and a busy queue carries 8-60 times the dead rows (README, "What was tuned").
+pg_conftool 15 "$CLUSTER" set autovacuum_naptime 10s
 # (Re)start so that a rebuilt awf.so is loaded.
 if pg_lsclusters -h | awk -v c="$CLUSTER" '$1 == "15" && $2 == c {print $4}' | grep -q online; then
   pg_ctlcluster 15 "$CLUSTER" restart
