@@ -27,7 +27,11 @@
 // (/metrics). Hard checks: waiting reached N with no answer meanwhile, db_connections <=
 // pool_size, VmRSS and the peak VmHWM <= --max-rss-mb (200). Then it creates one task of that
 // definition by SQL: exactly one long-poll must return it, the others keep waiting (no other
-// answer within 2 s, /metrics waiting == N - 1, the task 'requested'). Finally it closes every
+// answer within 2 s, /metrics waiting == N - 1, the task 'requested'). Then --wakeup-samples
+// more tasks (default 100), one at a time, each timed from the creating commit's return until a
+// long-poll answers with it: p50 and p99 of the wakeup among N - 1 .. N - 1 - samples waiting
+// (issue 7, target 5; a hard check that every task woke exactly one long-poll, its own; the
+// latency is informational). Finally it closes every
 // socket and reports (informational) whether the bridge still counts those long-polls as
 // waiting, and whether a task created then is claimed for one of the closed connections.
 //
@@ -37,7 +41,8 @@
 //   awf_load_check --bridge http://127.0.0.1:PORT [--auth ID:SECRET] [--clients N] [--seconds S]
 //                  [--format json|yaml|both] [--idle-long-polls N] [--bridge-pid PID]
 //                  [--bridge-db-user NAME] [--max-rss-mb X] [--min-ratio X] [--no-sql-rpc]
-//                  [--only sql|sql_rpc|json|yaml] [--idle-auth ID:SECRET] [--db CONNINFO] [--keep]
+//                  [--only sql|sql_rpc|json|yaml] [--idle-auth ID:SECRET] [--wakeup-samples N]
+//                  [--db CONNINFO] [--keep]
 // --only runs a single lifecycle measurement (to profile one mode; no ratio). --idle-auth gives the
 // idle long-polls a credential of their own (default: --auth): one the bridge has not seen yet
 // meets a cold credential cache, as when executors reconnect to a restarted bridge.
@@ -121,6 +126,7 @@ struct Options {
   double min_ratio = 0;  // 0: informational
   bool sql_run = true;   // false with --only json|yaml|sql_rpc (profiling one mode)
   std::string idle_auth;  // "id:secret" for the idle long-polls; empty: --auth
+  long wakeup_samples = 100;  // timed wakeups among the idle long-polls, after the first
   std::string conninfo;
   bool keep = false;
 };
@@ -132,7 +138,7 @@ struct Options {
                "         [--format json|yaml|both] [--idle-long-polls N] [--bridge-pid PID] "
                "[--bridge-db-user NAME]\n"
                "         [--max-rss-mb X] [--min-ratio X] [--no-sql-rpc] [--only sql|sql_rpc|json|yaml]\n"
-               "         [--idle-auth ID:SECRET]\n"
+               "         [--idle-auth ID:SECRET] [--wakeup-samples N]\n"
                "         [--db CONNINFO] [--keep]\n";
   std::exit(2);
 }
@@ -193,6 +199,8 @@ Options parse_options(int argc, char **argv) {
     } else if (a == "--idle-auth") {
       o.idle_auth = value();
       if (o.idle_auth.find(':') == std::string::npos) usage_error("--idle-auth needs ID:SECRET");
+    } else if (a == "--wakeup-samples") {
+      o.wakeup_samples = static_cast<long>(number(0, 100000));
     } else if (a == "--no-sql-rpc") {
       o.sql_rpc = false;
     } else if (a == "--only") {
@@ -918,24 +926,48 @@ void idle_long_polls(const Options &o, pqxx::connection &db) {
   else
     std::cout << "load: no --bridge-pid: memory not checked" << std::endl;
 
+  // One task of the idle definition, created by SQL, and the first long-polls to answer: which,
+  // and how long after the creating commit returned (-1: none within kWakeupDeadline).
+  struct Wakeup {
+    std::string task_id;
+    std::vector<size_t> answered;
+    double ms = -1;
+  };
+  auto wake_one = [&] {
+    Wakeup w;
+    Clock::time_point created_at;
+    {
+      pqxx::nontransaction tx(db);
+      w.task_id = tx.exec_params1("SELECT awf.task_create($1, '{}'::jsonb, requested_to_start_timeout => $2) "
+                                  "-> 'resource' ->> 'id'",
+                                  definition, kRequestedToStartTimeoutMs)[0]
+                      .c_str();
+      created_at = Clock::now();
+    }
+    const auto deadline = created_at + kWakeupDeadline;
+    while (w.answered.empty() && Clock::now() < deadline) {
+      w.answered = watch(sockets, std::chrono::milliseconds(20));
+      if (!w.answered.empty()) w.ms = std::chrono::duration<double, std::milli>(Clock::now() - created_at).count();
+    }
+    return w;
+  };
+  // Whether a long-poll's answer is 200 with exactly this task.
+  auto carries = [&](const IdleSocket &s, const std::string &id) {
+    if (!s.answered || s.response.status != 200) return false;
+    try {
+      const json doc = json::parse(s.response.body);
+      const json &resources = doc.at("result").at("resources");
+      return resources.size() == 1 && resources[0].value("id", "") == id;
+    } catch (const std::exception &) {
+      return false;
+    }
+  };
+
   // One task: exactly one long-poll gets it, the others keep waiting.
-  std::string task_id;
-  Clock::time_point created_at;
-  {
-    pqxx::nontransaction tx(db);
-    task_id = tx.exec_params1("SELECT awf.task_create($1, '{}'::jsonb, requested_to_start_timeout => $2) "
-                              "-> 'resource' ->> 'id'",
-                              definition, kRequestedToStartTimeoutMs)[0]
-                  .c_str();
-    created_at = Clock::now();
-  }
-  std::vector<size_t> answered;
-  double wakeup_ms = -1;
-  const auto wake_deadline = created_at + kWakeupDeadline;
-  while (answered.empty() && Clock::now() < wake_deadline) {
-    answered = watch(sockets, std::chrono::milliseconds(20));
-    if (!answered.empty()) wakeup_ms = std::chrono::duration<double, std::milli>(Clock::now() - created_at).count();
-  }
+  Wakeup first = wake_one();
+  const std::string task_id = first.task_id;
+  std::vector<size_t> answered = first.answered;
+  const double wakeup_ms = first.ms;
   const auto quiet_until = Clock::now() + kQuietWatch;
   while (Clock::now() < quiet_until) {
     for (size_t i : watch(sockets, std::chrono::milliseconds(100))) answered.push_back(i);
@@ -943,21 +975,11 @@ void idle_long_polls(const Options &o, pqxx::connection &db) {
   long with_task = 0, others = 0;
   std::string problem;
   for (size_t i : answered) {
-    const IdleSocket &s = sockets[i];
-    bool got_it = false;
-    if (s.answered && s.response.status == 200) {
-      try {
-        const json doc = json::parse(s.response.body);
-        const json &resources = doc.at("result").at("resources");
-        got_it = resources.size() == 1 && resources[0].value("id", "") == task_id;
-      } catch (const std::exception &) {
-      }
-    }
-    if (got_it) {
+    if (carries(sockets[i], task_id)) {
       with_task++;
     } else {
       others++;
-      if (problem.empty()) problem = describe(s);
+      if (problem.empty()) problem = describe(sockets[i]);
     }
   }
   double waiting_after = -1;
@@ -979,6 +1001,39 @@ void idle_long_polls(const Options &o, pqxx::connection &db) {
         std::to_string(with_task) + " returned it, " + std::to_string(others) + " other answers" +
             (problem.empty() ? "" : " (first: " + problem + ")") + ", " +
             std::to_string(static_cast<long>(waiting_after)) + " still waiting, task " + status);
+
+  // Target 5 of issue 7 with (nearly) N waiting: more tasks, one at a time, each timed to the
+  // long-poll that returns it; each takes one long-poll, and at least one is left waiting. Only
+  // while the long-polls are sure to be waiting still: they were sent at t0 with a 60 s timeout.
+  const long wanted = std::max(0L, std::min(o.wakeup_samples, n - 2));
+  const auto polls_expire = t0 + std::chrono::milliseconds(kIdleLongPollTimeoutMs) - std::chrono::seconds(10);
+  std::vector<double> wakeups;
+  long samples = 0, wrong = 0;
+  std::string wrong_first;
+  for (; samples < wanted && Clock::now() < polls_expire; ++samples) {
+    const Wakeup w = wake_one();
+    if (w.answered.size() == 1 && carries(sockets[w.answered[0]], w.task_id)) {
+      wakeups.push_back(w.ms);
+      continue;
+    }
+    wrong++;
+    if (wrong_first.empty())
+      wrong_first = w.answered.empty() ? "no answer within " + std::to_string(kWakeupDeadline.count()) + " s"
+                                       : std::to_string(w.answered.size()) + " answers, first: " +
+                                             describe(sockets[w.answered[0]]);
+  }
+  if (wanted > 0 && samples == 0)
+    std::cout << "load: idle_wakeups=0 (the long-polls were near their timeout: none timed)" << std::endl;
+  if (samples > 0) {
+    std::cout << "load: idle_wakeups=" << wakeups.size() << " waiting_from=" << n - 1
+              << " waiting_to=" << n - 1 - samples << " wakeup_p50_ms=" << fixed(percentile(wakeups, 0.5), 1)
+              << " wakeup_p99_ms=" << fixed(percentile(wakeups, 0.99), 1)
+              << " wakeup_max_ms=" << fixed(percentile(wakeups, 1.0), 1) << std::endl;
+    check("each timed task woke one long-poll, with that task", wrong == 0,
+          std::to_string(samples - wrong) + " of " + std::to_string(samples) +
+              (samples < wanted ? " (" + std::to_string(wanted) + " wanted; the long-polls near their timeout)" : "") +
+              (wrong_first.empty() ? "" : "; first wrong: " + wrong_first));
+  }
 
   for (auto &s : sockets)
     if (s.fd >= 0) close(s.fd);

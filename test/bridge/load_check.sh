@@ -9,7 +9,7 @@
 # IN ROLE awf_admin), starts build/awf-bridge on a free port (--no-auth, --pool-size
 # $AWF_LOAD_POOL_SIZE or 8, log in $AWF_LOAD_LOG_DIR or build/test-logs), waits for /health, runs
 # build/awf_load_check against it (lifecycle rates through SQL and the bridge, their ratio,
-# p50/p99; 1,000 idle long-polls: memory and database connections), and stops the bridge with
+# p50/p99; 1,000 idle long-polls: memory, database connections, wakeup p50/p99), and stops the bridge with
 # SIGTERM (it must drain and exit 0 within 20 s). Then (unless AWF_LOAD_AUTH=0) a second run
 # with client authentication (clients made by `awf-bridge client add`, awf_admin, HTTP Basic):
 # the credential cache (first request vs the next 50; a wrong secret gets 401), SQL and JSON
