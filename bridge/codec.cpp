@@ -440,16 +440,24 @@ class YamlReader {
 // noncharacters U+FFFE and U+FFFF are not printable (libyaml refuses them); NEL, LS and PS
 // (U+0085, U+2028, U+2029) are line breaks to a 1.1 reader, which would fold them. Strings with
 // any of them are written double-quoted with these escaped.
-bool has_unsafe_chars(const std::string &s) {
+//
+// The byte length of the unsafe multi-byte character that starts at s[i] (2 or 3), else 0: C1
+// controls and NEL (U+0080..U+009F), LS and PS, U+FFFE and U+FFFF.
+inline size_t unsafe_wide_char_at(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0xc2) return 0;  // ASCII, the common case, first
   const size_t n = s.size();
-  for (size_t i = 0; i < n; ++i) {
+  if (c == 0xc2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return 2;
+  if (i + 2 >= n) return 0;
+  if (c == 0xe2 && s[i + 1] == '\x80' && (s[i + 2] == '\xa8' || s[i + 2] == '\xa9')) return 3;
+  if (c == 0xef && s[i + 1] == '\xbf' && (s[i + 2] == '\xbe' || s[i + 2] == '\xbf')) return 3;
+  return 0;
+}
+
+bool has_unsafe_chars(const std::string &s) {
+  for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return true;
-    if (c == 0xc2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;  // C1
-    if (c == 0xe2 && i + 2 < n && s[i + 1] == '\x80' && (s[i + 2] == '\xa8' || s[i + 2] == '\xa9'))
-      return true;  // LS, PS
-    if (c == 0xef && i + 2 < n && s[i + 1] == '\xbf' && (s[i + 2] == '\xbe' || s[i + 2] == '\xbf'))
-      return true;  // U+FFFE, U+FFFF
+    if (c < 0x20 || c == 0x7f || unsafe_wide_char_at(s, i) != 0) return true;
   }
   return false;
 }
@@ -669,18 +677,16 @@ class YamlWriter {
         out_ += "\\x";
         out_.push_back(kHex[c >> 4]);
         out_.push_back(kHex[c & 0xf]);
-      } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {  // C1 controls and NEL: U+0080..U+009F
+      } else if (const size_t len = unsafe_wide_char_at(text, i); len == 2) {  // U+0080..U+009F: \xNN
         out_ += "\\x";
         out_.push_back(kHex[next >> 4]);
         out_.push_back(kHex[next & 0xf]);
         ++i;
-      } else if (c == 0xe2 && next == 0x80 && i + 2 < text.size() &&
-                 (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {  // LS, PS
-        out_ += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-        i += 2;
-      } else if (c == 0xef && next == 0xbf && i + 2 < text.size() &&
-                 (text[i + 2] == '\xbe' || text[i + 2] == '\xbf')) {  // U+FFFE, U+FFFF
-        out_ += text[i + 2] == '\xbe' ? "\\ufffe" : "\\uffff";
+      } else if (len == 3) {  // LS, PS, U+FFFE, U+FFFF: \uXXXX
+        const unsigned code = ((c & 0x0fu) << 12) | ((next & 0x3fu) << 6) |
+                              (static_cast<unsigned char>(text[i + 2]) & 0x3fu);
+        out_ += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out_.push_back(kHex[(code >> shift) & 0xf]);
         i += 2;
       } else {
         out_.push_back(static_cast<char>(c));

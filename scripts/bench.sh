@@ -239,6 +239,8 @@ psql_q -c "DELETE FROM awf.task_log WHERE task_id IN (SELECT id FROM awf.task WH
 # it came in the YAML part (the last), 0.56 against 0.74 when run alone (2026-11-23).
 psql_q -c "VACUUM ANALYZE awf.task" -c "VACUUM ANALYZE awf.task_log"
 
+get() { grep -o "$1=[0-9.]*" <<<"$2" | head -1 | cut -d= -f2; }  # get KEY LINE: the first KEY=value
+
 # Target 5 from a line with p50_ms= and p99_ms= (the first of each): p50 printed, p99 recorded.
 wakeup_figures() {  # wakeup_figures WAITERS LINE LOG
   local waiters=$1 line=$2 log=$3
@@ -247,15 +249,14 @@ wakeup_figures() {  # wakeup_figures WAITERS LINE LOG
     return
   fi
   ok "wakeups with $waiters waiting long-polls: $line"
-  echo "bench: target 5 wakeup_p50_ms_${waiters}_waiters=$(grep -o 'p50_ms=[0-9.]*' <<<"$line" | head -1 | cut -d= -f2)"
-  record 5 "wakeup_p99_ms_${waiters}_waiters" "$(grep -o 'p99_ms=[0-9.]*' <<<"$line" | head -1 | cut -d= -f2)" - 10 "<="
+  echo "bench: target 5 wakeup_p50_ms_${waiters}_waiters=$(get p50_ms "$line")"
+  record 5 "wakeup_p99_ms_${waiters}_waiters" "$(get p99_ms "$line")" - 10 "<="
 }
 
 # --- 4 and 9. through the bridge (JSON, YAML) vs SQL in the same run; bridge memory --------------
 AWF_LOAD_AUTH=0 bash test/bridge/load_check.sh --seconds "$SECONDS_PER_RUN" >"$OUT/bridge.log" 2>&1
 if grep -q 'bridge_json_lifecycles_per_second=' "$OUT/bridge.log"; then
   line=$(grep -m1 'sql_lifecycles_per_second=' "$OUT/bridge.log")
-  get() { grep -o "$1=[0-9.]*" <<<"$2" | head -1 | cut -d= -f2; }
   sql=$(get sql_lifecycles_per_second "$line")
   ok "bridge load check ran: $line"
   record 4 "bridge_json_lifecycles_per_s" "$(get bridge_json_lifecycles_per_second "$line")" "$sql" 0.7 ">="

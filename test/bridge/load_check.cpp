@@ -965,8 +965,8 @@ void idle_long_polls(const Options &o, pqxx::connection &db) {
 
   // One task: exactly one long-poll gets it, the others keep waiting.
   Wakeup first = wake_one();
-  const std::string task_id = first.task_id;
-  std::vector<size_t> answered = first.answered;
+  const std::string &task_id = first.task_id;
+  std::vector<size_t> &answered = first.answered;  // and those that answer in the quiet watch
   const double wakeup_ms = first.ms;
   const auto quiet_until = Clock::now() + kQuietWatch;
   while (Clock::now() < quiet_until) {
